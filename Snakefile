@@ -1,0 +1,32 @@
+# Reproduction of Heusel et al. (2017), "GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash
+# Equilibrium": TTUR vs one time-scale training, evaluated with FID (images) and n-gram JSD (language).
+#   snakemake --cores 8 --resources gpu=4 results/paper/table1.csv      # the paper (config/config.yaml)
+#   snakemake --cores 2 --configfile config/smoke.yaml                  # offline CPU smoke preset
+from snakemake.utils import min_version
+
+min_version("9.20")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/stats.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/report.smk"
+include: "workflow/rules/toy.smk"
+include: "workflow/rules/disturb.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_targets(),
+
+
+onstart:
+    require_ttur_command()
