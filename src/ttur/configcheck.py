@@ -24,7 +24,7 @@ def _allowed_keys(fragment: dict[str, Any], root: dict[str, Any]) -> list[str]:
     for part in fragment.get("allOf", []):
         ref = part.get("$ref", "")
         target = root["$defs"][ref.rsplit("/", 1)[-1]] if ref.startswith("#/$defs/") else part
-        keys |= _allowed_keys(target, root)
+        keys.update(_allowed_keys(target, root))
     return sorted(keys)
 
 
