@@ -139,17 +139,19 @@ def swirl_source_coordinates(
 def bilinear_sample(images: np.ndarray, rows: np.ndarray, cols: np.ndarray, cval: float) -> np.ndarray:
     """Sample float images N×H×W×C at fractional (rows, cols) of shape H'×W' by bilinear interpolation; points
     outside [0, H-1]×[0, W-1] get `cval` (scipy.ndimage.map_coordinates, order=1, mode='constant')."""
-    height, width = images.shape[1:3]
-    inside = (rows >= 0) & (rows <= height - 1) & (cols >= 0) & (cols <= width - 1)
+    n, height, width, channels = images.shape
+    inside = ((rows >= 0) & (rows <= height - 1) & (cols >= 0) & (cols <= width - 1)).ravel()
     r0 = np.clip(np.floor(rows), 0, max(height - 2, 0)).astype(np.intp)
     c0 = np.clip(np.floor(cols), 0, max(width - 2, 0)).astype(np.intp)
     r1, c1 = np.minimum(r0 + 1, height - 1), np.minimum(c0 + 1, width - 1)
-    fr = np.clip(rows - r0, 0.0, 1.0)[None, :, :, None]
-    fc = np.clip(cols - c0, 0.0, 1.0)[None, :, :, None]
-    top = images[:, r0, c0] * (1 - fc) + images[:, r0, c1] * fc
-    bottom = images[:, r1, c0] * (1 - fc) + images[:, r1, c1] * fc
-    sampled = top * (1 - fr) + bottom * fr
-    return np.where(inside[None, :, :, None], sampled, cval)
+    fr, fc = np.clip(rows - r0, 0.0, 1.0), np.clip(cols - c0, 0.0, 1.0)
+    flat = images.reshape(n, height * width, channels)
+    corners = ((r0, c0, (1 - fr) * (1 - fc)), (r0, c1, (1 - fr) * fc), (r1, c0, fr * (1 - fc)), (r1, c1, fr * fc))
+    sampled = np.zeros((n, rows.size, channels), dtype=images.dtype)
+    for r, c, weight in corners:
+        sampled += np.take(flat, (r * width + c).ravel(), axis=1) * weight.ravel()[None, :, None].astype(images.dtype)
+    sampled[:, ~inside] = cval
+    return sampled.reshape(n, *rows.shape, channels)
 
 
 def swirl_directions(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -169,7 +171,7 @@ def swirl(images: np.ndarray, strength: float, rng: np.random.Generator, radius:
     n, height, width, _ = images.shape
     radius = default_swirl_radius(height, width) if radius is None else radius
     signs = swirl_directions(n, rng)
-    source = images.astype(np.float64)
+    source = images.astype(np.float32)
     out = np.empty_like(source)
     for sign in (-1.0, 1.0):
         chosen = signs == sign
