@@ -45,7 +45,7 @@ class PreparedSource:
 
     def batches(self, batch_size: int, limit: int) -> Iterator[torch.Tensor]:
         for start in range(0, limit, batch_size):
-            chunk = np.ascontiguousarray(self.array[start : min(start + batch_size, limit)])
+            chunk = np.array(self.array[start : min(start + batch_size, limit)])  # a writable copy, not the mmap
             yield torch.from_numpy(chunk).permute(0, 3, 1, 2)
 
     def digest(self, limit: int) -> str:
