@@ -142,7 +142,7 @@ def test_save_load_round_trip(tmp_path: Path, corpora) -> None:
     for n in range(1, 7):
         np.testing.assert_array_equal(loaded.keys[n], model.keys[n])
         np.testing.assert_array_equal(loaded.counts[n], model.counts[n])
-        assert loaded.counts[n].dtype == np.int64 and loaded.total(n) == len(real) * (SEQ_LEN - n + 1)
+        assert loaded.counts[n].dtype == np.uint32 and loaded.total(n) == len(real) * (SEQ_LEN - n + 1)
     tokens = encode(fake, charmap)
     assert JsdEvaluator(loaded, [4, 6]).evaluate(tokens) == JsdEvaluator(model, [4, 6]).evaluate(tokens)
     np.savez(tmp_path / "other.npz", mu=np.zeros(3))

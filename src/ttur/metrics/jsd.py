@@ -22,18 +22,11 @@ from ttur.metrics.ngrams import (
     NgramModel,
     build_ngram_model,
     count_ngrams,
+    searchable,
     token_range,
 )
 
 __all__ = ["JsdEvaluator", "NgramModel", "build_ngram_model", "jsd_from_common_counts"]
-
-_TWO_WORDS = np.dtype([("w0", "=u8"), ("w1", "=u8")])
-
-
-def _searchable(keys: np.ndarray) -> np.ndarray:
-    """A 1-D view of sorted (K × words) keys that `np.searchsorted` orders lexicographically."""
-    keys = np.ascontiguousarray(keys)
-    return keys[:, 0] if keys.shape[1] == 1 else keys.view(_TWO_WORDS).reshape(-1)
 
 
 def jsd_from_common_counts(real_common: np.ndarray, fake_common: np.ndarray, real_total: int, fake_total: int) -> float:
@@ -67,7 +60,7 @@ class JsdEvaluator:
         self.real = real
         self.ns = ns
         self.chunk_lines = chunk_lines
-        self._keys = {n: _searchable(real.keys[n]) for n in ns}
+        self._keys = {n: searchable(real.keys[n]) for n in ns}
         self._totals = {n: real.total(n) for n in ns}
         for n in ns:
             if self._totals[n] == 0:
@@ -88,7 +81,7 @@ class JsdEvaluator:
         if len(fake_keys) == 0:
             raise ValueError(f"the generated sequences have no {n}-grams (length {tokens.shape[1]} < {n})")
         real_keys = self._keys[n]
-        queries = _searchable(fake_keys)
+        queries = searchable(fake_keys)
         index = np.searchsorted(real_keys, queries)
         inside = index < len(real_keys)
         found = np.zeros(len(queries), dtype=bool)

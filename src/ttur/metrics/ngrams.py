@@ -21,7 +21,7 @@ from ttur.io import atomic_path
 
 FORMAT = "ttur-ngrams-v1"
 MAX_VOCAB = 1 << 16  # token ids are uint16 in prepared datasets; keeps every n <= 8 within two words
-DEFAULT_CHUNK_LINES = 1 << 17  # lines packed at once: ~28 MB of 6-gram keys for 32-token lines
+DEFAULT_CHUNK_LINES = 1 << 16  # lines packed at once: ~14 MB of 6-gram keys for 32-token lines
 _U64_LIMIT = 1 << 64
 
 
@@ -65,59 +65,75 @@ class KeyLayout:
         positions = length - self.n + 1
         if positions <= 0 or lines == 0:
             return np.empty((0, self.words), dtype=np.uint64)
+        if tokens.dtype.kind == "i":  # callers have checked that ids are non-negative
+            tokens = tokens.astype(np.uint32)
         base = np.uint64(max(self.vocab_size, 2))
-        wide = tokens.astype(np.uint64)
-        keys = np.empty((lines, positions, self.words), dtype=np.uint64)
-        for word, (start, stop) in enumerate(((0, self.head), (self.head, self.n))[: self.words]):
-            acc = wide[:, start : start + positions].copy()
+        words = []
+        for start, stop in ((0, self.head), (self.head, self.n))[: self.words]:
+            acc = tokens[:, start : start + positions].astype(np.uint64)
             for k in range(start + 1, stop):
                 acc *= base
-                acc += wide[:, k : k + positions]
-            keys[:, :, word] = acc
-        return keys.reshape(lines * positions, self.words)
+                acc += tokens[:, k : k + positions]
+            words.append(acc.reshape(-1))
+        return words[0].reshape(-1, 1) if self.words == 1 else np.stack(words, axis=1)
 
 
-def _fuse(keys: np.ndarray, layout: KeyLayout) -> tuple[np.ndarray, np.ndarray | None]:
-    """One uint64 per row whose order is the rows' lexicographic order (two words: rank of word 0, then word 1)."""
+_TWO_WORDS = np.dtype([("w0", "=u8"), ("w1", "=u8")])
+
+
+def searchable(keys: np.ndarray) -> np.ndarray:
+    """A 1-D view of (K × words) keys whose order is the rows' lexicographic order, for `np.searchsorted`."""
+    keys = np.ascontiguousarray(keys)
+    return keys[:, 0] if keys.shape[1] == 1 else keys.view(_TWO_WORDS).reshape(-1)
+
+
+def _count_sorted(keys: np.ndarray, layout: KeyLayout, count_dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct rows of freshly packed `keys` and their counts; one-word keys are sorted in place."""
     if layout.words == 1:
-        return keys[:, 0], None
+        flat = keys.reshape(-1)
+        flat.sort()
+        starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
+        counts = np.diff(np.append(starts, len(flat))).astype(count_dtype)
+        return flat[starts].reshape(-1, 1), counts
+    # Two words: fuse (rank of word 0, word 1) into one uint64 with the same order, count, then split again.
     if len(keys) * layout.tail_base > _U64_LIMIT:
-        raise ValueError(f"too many {layout.n}-grams ({len(keys)}) to sort in one pass; use smaller chunks")
+        raise ValueError(f"too many {layout.n}-grams ({len(keys)}) in one chunk; use smaller chunks")
     firsts, ranks = np.unique(keys[:, 0], return_inverse=True)
-    fused = ranks.astype(np.uint64).reshape(-1) * np.uint64(layout.tail_base) + keys[:, 1]
-    return fused, firsts
-
-
-def _unfuse(fused: np.ndarray, firsts: np.ndarray | None, layout: KeyLayout) -> np.ndarray:
-    if firsts is None:
-        return fused.reshape(-1, 1)
     tail_base = np.uint64(layout.tail_base)
+    fused, counts = np.unique(ranks.reshape(-1).astype(np.uint64) * tail_base + keys[:, 1], return_counts=True)
     out = np.empty((len(fused), 2), dtype=np.uint64)
     out[:, 0] = firsts[(fused // tail_base).astype(np.intp)]
     out[:, 1] = fused % tail_base
-    return out
+    return out, counts.astype(count_dtype)
 
 
-def unique_counts(
-    keys: np.ndarray, layout: KeyLayout, weights: np.ndarray | None = None
+def _merge_sorted(
+    keys: np.ndarray, counts: np.ndarray, new_keys: np.ndarray, new_counts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct rows of `keys` with their counts (each row weighted by `weights`, default 1)."""
+    """Merge two sorted distinct (keys, counts) tables; `counts` is updated in place where keys coincide.
+
+    Only the new keys absent from `keys` are inserted (at positions from a binary search), so the peak memory is
+    about twice the merged table: no concatenation and re-sort of both.
+    """
     if len(keys) == 0:
-        return np.empty((0, layout.words), dtype=np.uint64), np.empty(0, dtype=np.int64)
-    fused, firsts = _fuse(keys, layout)
-    if weights is None:
-        distinct, counts = np.unique(fused, return_counts=True)
-        return _unfuse(distinct, firsts, layout), counts.astype(np.int64)
-    # Callers merge already-sorted runs; a stable sort (timsort) merges them in linear time.
-    order = np.argsort(fused, kind="stable")
-    ordered = fused[order]
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    counts = np.add.reduceat(weights[order].astype(np.int64), starts)
-    return _unfuse(ordered[starts], firsts, layout), counts
-
-
-def _merge(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], layout: KeyLayout):
-    return unique_counts(np.concatenate((a[0], b[0])), layout, np.concatenate((a[1], b[1])))
+        return new_keys, new_counts
+    index = np.searchsorted(searchable(keys), searchable(new_keys))
+    seen = index < len(keys)
+    seen[seen] = searchable(keys)[index[seen]] == searchable(new_keys)[seen]
+    counts[index[seen]] += new_counts[seen]  # new keys are distinct, so these indices are too
+    fresh = ~seen
+    if not fresh.any():
+        return keys, counts
+    position = index[fresh] + np.arange(int(fresh.sum()))
+    from_old = np.ones(len(keys) + len(position), dtype=bool)
+    from_old[position] = False
+    merged_keys = np.empty((len(from_old), keys.shape[1]), dtype=np.uint64)
+    merged_keys[position] = new_keys[fresh]
+    merged_keys[from_old] = keys
+    merged_counts = np.empty(len(from_old), dtype=counts.dtype)
+    merged_counts[position] = new_counts[fresh]
+    merged_counts[from_old] = counts
+    return merged_keys, merged_counts
 
 
 def count_ngrams(
@@ -125,30 +141,25 @@ def count_ngrams(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct packed n-grams of a (lines × L) token array and their counts, built chunk by chunk.
 
-    Chunk results are merged like a binary counter (merge while the newer run is at least half the older one),
-    so each n-gram takes part in O(log chunks) merges and memory stays near the size of the result.
+    Each chunk is packed and sorted, then merged into the running table. Counts are uint32 when the number of
+    n-gram occurrences fits (always at One Billion Word scale), else uint64.
     """
     layout = KeyLayout.for_ngram(vocab_size, n)
     if chunk_lines < 1:
         raise ValueError(f"chunk_lines must be positive, got {chunk_lines}")
-    runs: list[tuple[np.ndarray, np.ndarray]] = []
+    occurrences = len(tokens) * max(tokens.shape[1] - n + 1, 0)
+    count_dtype = np.uint32 if occurrences <= np.iinfo(np.uint32).max else np.uint64
+    keys = np.empty((0, layout.words), dtype=np.uint64)
+    counts = np.empty(0, dtype=count_dtype)
     for start in range(0, len(tokens), chunk_lines):
-        chunk = np.asarray(tokens[start : start + chunk_lines])
-        runs.append(unique_counts(layout.pack(chunk), layout))
-        while len(runs) >= 2 and 2 * len(runs[-1][0]) >= len(runs[-2][0]):
-            newer = runs.pop()
-            runs.append(_merge(runs.pop(), newer, layout))
-    while len(runs) >= 2:
-        newer = runs.pop()
-        runs.append(_merge(runs.pop(), newer, layout))
-    if not runs:
-        return unique_counts(np.empty((0, layout.words), dtype=np.uint64), layout)
-    return runs[0]
+        packed = layout.pack(np.asarray(tokens[start : start + chunk_lines]))
+        keys, counts = _merge_sorted(keys, counts, *_count_sorted(packed, layout, count_dtype))
+    return keys, counts
 
 
 @dataclass
 class NgramModel:
-    """Counts of every n-gram order 1..max_n of a corpus: sorted packed keys (K × words uint64) and int64 counts."""
+    """Counts of every n-gram order 1..max_n of a corpus: sorted packed keys (K × words uint64), uint counts."""
 
     vocab_size: int
     max_n: int
@@ -192,7 +203,7 @@ class NgramModel:
                 raise ValueError(f"{path} is not an n-gram model written by `ttur ngrams` ({FORMAT})")
             max_n = int(data["max_n"])
             keys = {n: np.ascontiguousarray(data[f"keys{n}"], dtype=np.uint64) for n in range(1, max_n + 1)}
-            counts = {n: data[f"counts{n}"].astype(np.int64) for n in range(1, max_n + 1)}
+            counts = {n: data[f"counts{n}"] for n in range(1, max_n + 1)}
             totals = data["totals"]
             seq_len = int(data["seq_len"])
             model = cls(
