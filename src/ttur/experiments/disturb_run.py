@@ -68,7 +68,8 @@ def select_indices(count: int, n_images: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng([seed, 0]).choice(count, size=n, replace=False))
 
 
-def _rng(seed: int, disturbance: str, level: int, block: int) -> np.random.Generator:
+def block_rng(seed: int, disturbance: str, level: int, block: int) -> np.random.Generator:
+    """The random stream of one block of `BLOCK` images at one (disturbance, level)."""
     code = list(dist.DISTURBANCES).index(disturbance) + 1
     return np.random.default_rng([seed, code, level, block])
 
@@ -106,7 +107,7 @@ class Disturber:
         height, width = self.images.shape[1:3]
         for start in self.blocks():
             count = min(BLOCK, len(self.indices) - start)
-            rng = _rng(self.settings.seed, self.name, self.level, start // BLOCK)
+            rng = block_rng(self.settings.seed, self.name, self.level, start // BLOCK)
             noise = dist.standard_noise((count, height, width, 3), rng)
             low, high = min(low, float(noise.min())), max(high, float(noise.max()))
         return low, high
@@ -114,7 +115,7 @@ class Disturber:
     def block(self, start: int) -> np.ndarray:
         """The disturbed images `start : start + BLOCK` of the selection, uint8 n×H×W×3."""
         clean = np.ascontiguousarray(self.images[self.indices[start : start + BLOCK]])
-        rng = _rng(self.settings.seed, self.name, self.level, start // BLOCK)
+        rng = block_rng(self.settings.seed, self.name, self.level, start // BLOCK)
         alpha = self.alpha
         if self.name == "gaussian_noise":
             return dist.gaussian_noise(clean, alpha, rng, self.noise_range)
