@@ -13,7 +13,7 @@ import numpy as np
 
 
 class NpyStreamWriter:
-    """Fill an .npy of known shape and dtype row by row, in order; `close()` checks it is full and returns its sha256."""
+    """Fill an .npy of known shape and dtype row by row; `close()` checks it is full and returns its sha256."""
 
     def __init__(self, path: Path, shape: tuple[int, ...], dtype: np.dtype) -> None:
         array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)

@@ -34,12 +34,15 @@ def _require(path: Path, dataset: str) -> Path:
     return path
 
 
-def decode_image(data: bytes) -> np.ndarray:
+def decode_image(data: bytes, label: str) -> np.ndarray:
     """Decode JPEG/PNG/WEBP bytes to uint8 RGB with PIL (deterministic for a given libjpeg/libwebp)."""
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as image:
-        return np.asarray(image.convert("RGB"))
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return np.asarray(image.convert("RGB"))
+    except OSError as error:  # PIL's UnidentifiedImageError and truncated-file errors are OSErrors
+        raise UserError(f"cannot decode image {label} ({error}); the raw file is damaged, download it again") from error
 
 
 def cifar10(raw: Path, split: str) -> ImageSource:
@@ -99,7 +102,7 @@ def celeba(raw: Path, split: str) -> ImageSource:
     def images() -> Iterator[np.ndarray]:
         with zipfile.ZipFile(archive) as zf:
             for name in members:
-                yield decode_image(zf.read(name))
+                yield decode_image(zf.read(name), f"{archive}:{name}")
 
     return ImageSource(len(members), images, (archive, partition_path))
 
@@ -127,8 +130,8 @@ def lsun(raw: Path, scratch: Path) -> ImageSource:
 
     def images() -> Iterator[np.ndarray]:
         with env.begin(write=False) as txn:
-            for _key, value in txn.cursor():
-                yield decode_image(value)
+            for key, value in txn.cursor():
+                yield decode_image(value, f"lmdb key {key.decode(errors='replace')}")
 
     return ImageSource(count, images, inputs)
 
@@ -142,6 +145,6 @@ def image_folder(raw: Path, folder: str, dataset: str) -> ImageSource:
 
     def images() -> Iterator[np.ndarray]:
         for path in paths:
-            yield decode_image(path.read_bytes())
+            yield decode_image(path.read_bytes(), str(path))
 
     return ImageSource(len(paths), images, (root,))
