@@ -17,6 +17,7 @@ from pathlib import Path
 
 USER_AGENT = "ttur-download/0.1 (+https://github.com/bioinf-jku/TTUR reproduction)"
 CHUNK = 1 << 20
+PROGRESS_EVERY = 1 << 30  # print a line per GiB so a 46 GB transfer shows it is alive
 
 
 class TransferError(Exception):
@@ -74,6 +75,9 @@ def _fetch_http(url: str, part: Path, timeout_s: float) -> None:
             try:
                 while chunk := response.read(CHUNK):
                     dst.write(chunk)
+                    if dst.tell() // PROGRESS_EVERY != (dst.tell() - len(chunk)) // PROGRESS_EVERY:
+                        total = f" of {expected_end >> 20} MiB" if expected_end else ""
+                        print(f"{part.name}: {dst.tell() >> 20} MiB{total}", flush=True)
             except (OSError, http.client.HTTPException) as error:
                 raise TransferError(f"connection lost after {dst.tell()} bytes ({error})") from error
             end = dst.tell()
