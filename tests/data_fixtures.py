@@ -142,6 +142,7 @@ class Mirror:
     root: Path
     drop_after: dict[str, int]
     honour_range: bool
+    content_type: str
     requests: list[tuple[str, str | None]] = field(default_factory=list)
 
 
@@ -167,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         body = data[start:]
         self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Type", self.mirror.content_type)
         self.send_header("Content-Length", str(len(body)))
         if status == 206:
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
@@ -181,11 +182,18 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def http_mirror(root: Path, drop_after: dict[str, int] | None = None, honour_range: bool = True) -> Iterator[Mirror]:
+def http_mirror(
+    root: Path,
+    drop_after: dict[str, int] | None = None,
+    honour_range: bool = True,
+    content_type: str = "application/octet-stream",
+) -> Iterator[Mirror]:
     """Serve `root` on 127.0.0.1 from a thread; `drop_after[name]` cuts the first transfer of `name` after N bytes."""
     handler = type("Handler", (_Handler,), {})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    mirror = Mirror(f"http://127.0.0.1:{server.server_address[1]}", root, dict(drop_after or {}), honour_range)
+    mirror = Mirror(
+        f"http://127.0.0.1:{server.server_address[1]}", root, dict(drop_after or {}), honour_range, content_type
+    )
     handler.mirror = mirror
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

@@ -138,6 +138,17 @@ def test_stale_part_that_breaks_the_checksum_is_refetched_from_scratch(tmp_path:
     assert (raw / CIFAR).read_bytes() == good
 
 
+def test_html_page_instead_of_the_file_is_a_failed_mirror(tmp_path: Path, cifar_mirror: Path) -> None:
+    # Google Drive answers large files with an HTML "can't scan for viruses" page; that must not become the file.
+    table = {CIFAR: file_spec(cifar_mirror / CIFAR)}
+    with http_mirror(cifar_mirror, content_type="text/html; charset=utf-8") as html:
+        with pytest.raises(UserError, match="HTML page instead of the file"):
+            _download(tmp_path / "raw", table, [html.url])
+        with http_mirror(cifar_mirror) as good:  # the next mirror serves the real file
+            _download(tmp_path / "raw", table, [html.url, good.url])
+    assert (tmp_path / "raw" / CIFAR).read_bytes() == (cifar_mirror / CIFAR).read_bytes()
+
+
 def test_local_files_are_verified_and_linked_without_network(tmp_path: Path, cifar_mirror: Path) -> None:
     table = {CIFAR: file_spec(cifar_mirror / CIFAR)}
     raw = tmp_path / "raw"

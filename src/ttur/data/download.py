@@ -138,7 +138,10 @@ def _fetch_verified(
     fresh_retry_left = part.exists() and part.stat().st_size > 0  # a stale .part may be the reason for a mismatch
     attempt = 0
     while True:
-        print(f"{spec.name}: fetching {url}" + (f" (resuming at {part.stat().st_size})" if part.exists() else ""))
+        print(
+            f"{spec.name}: fetching {url}" + (f" (resuming at {part.stat().st_size})" if part.exists() else ""),
+            flush=True,
+        )
         try:
             fetch(url, part, timeout_s)
         except TransferError as error:
