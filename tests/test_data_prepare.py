@@ -159,9 +159,13 @@ def test_prepare_is_byte_identical_across_runs(tmp_path: Path) -> None:
     for name in ("a", "b"):
         prepare_dataset("celeba", tmp_path / "raw", tmp_path / name / "celeba")
         prepare_dataset("tinytext", tmp_path / "text", tmp_path / name / "tinytext")
-    for dataset in ("celeba", "tinytext"):
+    expected_files = {
+        "celeba": {"images.npy", "manifest.json"},
+        "tinytext": {"tokens.npy", "charmap.json", "manifest.json"},
+    }
+    for dataset, names in expected_files.items():
         first, second = _prepared_bytes(tmp_path / "a" / dataset), _prepared_bytes(tmp_path / "b" / dataset)
-        assert first == second and "manifest.json" in first
+        assert first == second and set(first) == names  # identical bytes, and no scratch or temporary files left
 
 
 def test_smoke_datasets_through_the_cli_are_seeded(tmp_path: Path) -> None:

@@ -129,9 +129,12 @@ def lsun(raw: Path, scratch: Path) -> ImageSource:
     count = int(env.stat()["entries"])
 
     def images() -> Iterator[np.ndarray]:
-        with env.begin(write=False) as txn:
-            for key, value in txn.cursor():
-                yield decode_image(value, f"lmdb key {key.decode(errors='replace')}")
+        try:
+            with env.begin(write=False) as txn:
+                for key, value in txn.cursor():
+                    yield decode_image(value, f"lmdb key {key.decode(errors='replace')}")
+        finally:
+            env.close()
 
     return ImageSource(count, images, inputs)
 

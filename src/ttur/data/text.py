@@ -108,7 +108,8 @@ def write_text_dataset(
     (out / MANIFEST).unlink(missing_ok=True)
     counts: dict[int, list[int]] = {}  # code point -> [count, first flat position]
     n = 0
-    with atomic_path(out / ".codepoints.bin") as scratch:
+    scratch = out / ".codepoints.tmp"  # N x seq_len uint32 between the passes; always removed
+    try:
         with open(scratch, "wb") as handle:  # pass 1: code points to scratch, character counts
             batch: list[str] = []
             for line in lines:
@@ -129,6 +130,8 @@ def write_text_dataset(
                 k = min(_CHUNK_LINES, n - start)
                 writer.write(lookup[np.fromfile(handle, dtype="<u4", count=k * seq_len).reshape(k, seq_len)])
             digest = writer.close()
+    finally:
+        scratch.unlink(missing_ok=True)
     write_json(out / CHARMAP, charmap)
     manifest: dict[str, Any] = {
         "dataset": dataset,
