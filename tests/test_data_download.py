@@ -42,6 +42,14 @@ def test_file_mirror_after_a_dead_one_downloads_verifies_and_records(tmp_path: P
     assert not (tmp_path / "raw" / f"{CIFAR}.part").exists()
 
 
+def test_a_mirror_answering_404_is_not_retried(tmp_path: Path, cifar_mirror: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    table = {CIFAR: file_spec(cifar_mirror / CIFAR)}
+    with http_mirror(tmp_path / "empty") as dead, http_mirror(cifar_mirror) as good:
+        _download(tmp_path / "raw", table, [dead.url, good.url], retries=3)
+        assert dead.requests == [(CIFAR, None)] and good.requests == [(CIFAR, None)]
+
+
 def test_official_urls_are_tried_after_user_mirrors(tmp_path: Path, cifar_mirror: Path) -> None:
     with http_mirror(cifar_mirror) as server:
         table = {CIFAR: file_spec(cifar_mirror / CIFAR, urls=(f"{server.url}/{CIFAR}",))}

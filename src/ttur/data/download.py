@@ -146,7 +146,7 @@ def _fetch_verified(
             fetch(url, part, timeout_s)
         except TransferError as error:
             failures.append(f"{url}: {error}")
-            if attempt >= retries:
+            if attempt >= retries or error.permanent:
                 return None
             time.sleep(backoff_s * 2**attempt)
             attempt += 1

@@ -21,7 +21,11 @@ PROGRESS_EVERY = 1 << 30  # print a line per GiB so a 46 GB transfer shows it is
 
 
 class TransferError(Exception):
-    """A transfer that failed or ended early; the `.part` file keeps what arrived."""
+    """A transfer that failed or ended early; the `.part` file keeps what arrived. `permanent`: retrying is futile."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 def fetch(url: str, part: Path, timeout_s: float = 60.0) -> None:
@@ -35,7 +39,7 @@ def fetch(url: str, part: Path, timeout_s: float = 60.0) -> None:
 def _fetch_file(url: str, part: Path) -> None:
     source = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
     if not source.is_file():
-        raise TransferError(f"{source} does not exist")
+        raise TransferError(f"{source} does not exist", permanent=True)
     have = part.stat().st_size if part.exists() else 0
     if have > source.stat().st_size:  # not a prefix of this file: start over
         have = 0
@@ -56,7 +60,8 @@ def _fetch_http(url: str, part: Path, timeout_s: float) -> None:
     except urllib.error.HTTPError as error:
         if error.code == 416 and have:  # nothing left to send: the .part is already whole; the checksum decides
             return
-        raise TransferError(f"HTTP {error.code} {error.reason}") from error
+        permanent = 400 <= error.code < 500 and error.code not in (408, 429)  # e.g. 404: try the next mirror
+        raise TransferError(f"HTTP {error.code} {error.reason}", permanent=permanent) from error
     except (OSError, http.client.HTTPException) as error:
         raise TransferError(str(getattr(error, "reason", error))) from error
     with response:
