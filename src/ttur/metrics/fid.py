@@ -53,13 +53,6 @@ def _float64(array: torch.Tensor | np.ndarray, device: torch.device) -> torch.Te
     return torch.as_tensor(np.asarray(array) if not torch.is_tensor(array) else array).to(device, torch.float64)
 
 
-def _eigvalsh(matrix: torch.Tensor) -> torch.Tensor:
-    """Eigenvalues of a symmetric matrix; on the CPU numpy's LAPACK (syevd) is faster than torch's (RESULTS.md)."""
-    if matrix.device.type == "cpu":
-        return torch.from_numpy(np.linalg.eigvalsh(matrix.numpy()))
-    return torch.linalg.eigvalsh(matrix)
-
-
 def _noise_floor(eigenvalues: torch.Tensor) -> float:
     """Eigenvalues below this are rounding noise of a float64 eigensolver: treat them as exact zeros."""
     scale = float(eigenvalues.abs().max()) if eigenvalues.numel() else 0.0
@@ -110,7 +103,7 @@ class RealReference:
             return FidResult(float("nan"), "generated statistics contain NaN or infinity (diverged generator?)")
         sigma2 = (sigma2 + sigma2.T) / 2
         inner = self.factor.T @ sigma2 @ self.factor
-        lam = _eigvalsh((inner + inner.T) / 2)
+        lam = torch.linalg.eigvalsh((inner + inner.T) / 2)
         floor = _noise_floor(lam)
         if lam.numel() and float(lam.min()) < -floor:
             notes.append(f"generated covariance is not positive semi-definite (eigenvalue {float(lam.min()):.3g})")
