@@ -21,7 +21,7 @@ from ttur.io import atomic_path
 
 FORMAT = "ttur-ngrams-v1"
 MAX_VOCAB = 1 << 16  # token ids are uint16 in prepared datasets; keeps every n <= 8 within two words
-DEFAULT_CHUNK_LINES = 1 << 16  # lines packed at once: ~14 MB of 6-gram keys for 32-token lines
+DEFAULT_CHUNK_LINES = 1 << 14  # lines packed at once: ~3.5 MB of 6-gram keys for 32-token lines
 _U64_LIMIT = 1 << 64
 
 
@@ -92,8 +92,14 @@ def _count_sorted(keys: np.ndarray, layout: KeyLayout, count_dtype: type) -> tup
     if layout.words == 1:
         flat = keys.reshape(-1)
         flat.sort()
-        starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
-        counts = np.diff(np.append(starts, len(flat))).astype(count_dtype)
+        boundary = np.empty(len(flat), dtype=bool)
+        boundary[:1] = True
+        np.not_equal(flat[1:], flat[:-1], out=boundary[1:])
+        starts = np.flatnonzero(boundary)
+        del boundary
+        counts = np.empty(len(starts), dtype=count_dtype)
+        counts[:-1] = starts[1:] - starts[:-1]
+        counts[-1:] = len(flat) - starts[-1:]
         return flat[starts].reshape(-1, 1), counts
     # Two words: fuse (rank of word 0, word 1) into one uint64 with the same order, count, then split again.
     if len(keys) * layout.tail_base > _U64_LIMIT:
@@ -107,33 +113,84 @@ def _count_sorted(keys: np.ndarray, layout: KeyLayout, count_dtype: type) -> tup
     return out, counts.astype(count_dtype)
 
 
-def _merge_sorted(
+def _absorb(
     keys: np.ndarray, counts: np.ndarray, new_keys: np.ndarray, new_counts: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Merge two sorted distinct (keys, counts) tables; `counts` is updated in place where keys coincide.
-
-    Only the new keys absent from `keys` are inserted (at positions from a binary search), so the peak memory is
-    about twice the merged table: no concatenation and re-sort of both.
-    """
-    if len(keys) == 0:
-        return new_keys, new_counts
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Add the counts of new keys already in the sorted table in place; return the others and their insertion points."""
     index = np.searchsorted(searchable(keys), searchable(new_keys))
     seen = index < len(keys)
     seen[seen] = searchable(keys)[index[seen]] == searchable(new_keys)[seen]
     counts[index[seen]] += new_counts[seen]  # new keys are distinct, so these indices are too
     fresh = ~seen
-    if not fresh.any():
-        return keys, counts
-    position = index[fresh] + np.arange(int(fresh.sum()))
-    from_old = np.ones(len(keys) + len(position), dtype=bool)
+    return new_keys[fresh], new_counts[fresh], index[fresh]
+
+
+def _insert_copy(
+    keys: np.ndarray, counts: np.ndarray, new_keys: np.ndarray, new_counts: np.ndarray, index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A new sorted table with disjoint `new_keys` inserted at their insertion points `index`."""
+    position = index + np.arange(len(index))
+    from_old = np.ones(len(keys) + len(index), dtype=bool)
     from_old[position] = False
     merged_keys = np.empty((len(from_old), keys.shape[1]), dtype=np.uint64)
-    merged_keys[position] = new_keys[fresh]
+    merged_keys[position] = new_keys
     merged_keys[from_old] = keys
     merged_counts = np.empty(len(from_old), dtype=counts.dtype)
-    merged_counts[position] = new_counts[fresh]
+    merged_counts[position] = new_counts
     merged_counts[from_old] = counts
     return merged_keys, merged_counts
+
+
+_MOVE_BLOCK = 1 << 17  # rows moved at once when the table grows: ~4 MB of temporaries
+
+
+def _insert_in_place(
+    keys: np.ndarray, counts: np.ndarray, new_keys: np.ndarray, new_counts: np.ndarray, index: np.ndarray
+) -> None:
+    """Grow the table (realloc) and insert disjoint `new_keys`, moving old rows backwards block by block.
+
+    Old row i moves to i + (number of new keys inserted at or before it); walking from the end, every target lies
+    beyond the rows not yet moved, so the only extra memory is one block.
+    """
+    old = len(keys)
+    keys.resize((old + len(index), keys.shape[1]), refcheck=False)
+    counts.resize(old + len(index), refcheck=False)
+    for stop in range(old, 0, -_MOVE_BLOCK):
+        start = max(0, stop - _MOVE_BLOCK)
+        rows = np.arange(start, stop)
+        target = np.searchsorted(index, rows, side="right")
+        if target[-1] == 0:
+            break  # shifts only grow with the row: nothing before this block moves either
+        target += rows
+        keys[target] = keys[start:stop].copy()
+        counts[target] = counts[start:stop].copy()
+    position = index + np.arange(len(index))
+    keys[position] = new_keys
+    counts[position] = new_counts
+
+
+class _CountTable:
+    """Sorted distinct (keys, counts) that grows in place; unseen keys wait in a side table up to 1/8 of its size."""
+
+    def __init__(self, words: int, count_dtype: type) -> None:
+        self.keys = np.empty((0, words), dtype=np.uint64)
+        self.counts = np.empty(0, dtype=count_dtype)
+        self.side_keys = np.empty((0, words), dtype=np.uint64)
+        self.side_counts = np.empty(0, dtype=count_dtype)
+
+    def add(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        """Add a sorted distinct (keys, counts) run."""
+        keys, counts, _ = _absorb(self.keys, self.counts, keys, counts)
+        keys, counts, index = _absorb(self.side_keys, self.side_counts, keys, counts)
+        self.side_keys, self.side_counts = _insert_copy(self.side_keys, self.side_counts, keys, counts, index)
+        if 8 * len(self.side_keys) >= len(self.keys):
+            self.flush()
+
+    def flush(self) -> None:
+        index = np.searchsorted(searchable(self.keys), searchable(self.side_keys))
+        _insert_in_place(self.keys, self.counts, self.side_keys, self.side_counts, index)
+        self.side_keys = self.side_keys[:0].copy()
+        self.side_counts = self.side_counts[:0].copy()
 
 
 def count_ngrams(
@@ -141,20 +198,23 @@ def count_ngrams(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct packed n-grams of a (lines × L) token array and their counts, built chunk by chunk.
 
-    Each chunk is packed and sorted, then merged into the running table. Counts are uint32 when the number of
-    n-gram occurrences fits (always at One Billion Word scale), else uint64.
+    Each chunk is packed, sorted and counted, then added to a table that grows in place, so the peak memory stays
+    near the size of the result plus one chunk. Counts are uint32 when the number of n-gram occurrences fits
+    (always at One Billion Word scale), else uint64.
     """
     layout = KeyLayout.for_ngram(vocab_size, n)
     if chunk_lines < 1:
         raise ValueError(f"chunk_lines must be positive, got {chunk_lines}")
     occurrences = len(tokens) * max(tokens.shape[1] - n + 1, 0)
-    count_dtype = np.uint32 if occurrences <= np.iinfo(np.uint32).max else np.uint64
-    keys = np.empty((0, layout.words), dtype=np.uint64)
-    counts = np.empty(0, dtype=count_dtype)
+    table = _CountTable(layout.words, np.uint32 if occurrences <= np.iinfo(np.uint32).max else np.uint64)
     for start in range(0, len(tokens), chunk_lines):
         packed = layout.pack(np.asarray(tokens[start : start + chunk_lines]))
-        keys, counts = _merge_sorted(keys, counts, *_count_sorted(packed, layout, count_dtype))
-    return keys, counts
+        run = _count_sorted(packed, layout, table.counts.dtype.type)
+        del packed
+        table.add(*run)
+        del run
+    table.flush()
+    return table.keys, table.counts
 
 
 @dataclass
