@@ -150,14 +150,14 @@ def _prepared_bytes(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
-def test_prepare_is_byte_identical_across_runs(tmp_path: Path) -> None:
+def test_prepare_is_byte_identical_across_runs_and_worker_counts(tmp_path: Path) -> None:
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     make_celeba(mirror, [0, 1, 2], np.random.default_rng(6))
     _fetch("celeba", mirror, tmp_path / "raw", use_http=False)
     download_dataset("tinytext", tmp_path / "text", count=50, seed=2)
-    for name in ("a", "b"):
-        prepare_dataset("celeba", tmp_path / "raw", tmp_path / name / "celeba")
+    for name, workers in (("a", 1), ("b", 2)):  # a process pool gives the same bytes
+        prepare_dataset("celeba", tmp_path / "raw", tmp_path / name / "celeba", workers=workers)
         prepare_dataset("tinytext", tmp_path / "text", tmp_path / name / "tinytext")
     expected_files = {
         "celeba": {"images.npy", "manifest.json"},

@@ -40,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prepare.add_argument("--split", help="default: the paper's (celeba: all; others: train)")
     prepare.add_argument("--max-lines", type=int, help="text: first N lines (default 10,000,000 as the paper)")
     prepare.add_argument("--seq-len", type=int, help="text: characters per line (default 32)")
+    prepare.add_argument("--workers", type=int, default=1, help="images: decoding processes (same output as 1)")
     prepare.set_defaults(func=run_prepare)
 
 
@@ -69,5 +70,6 @@ def run_prepare(args: argparse.Namespace) -> int:
         split=args.split,
         max_lines=args.max_lines,
         seq_len=args.seq_len,
+        workers=args.workers,
     )
     return 0

@@ -1,6 +1,8 @@
-"""Readers for the raw on-disk formats: each yields decoded uint8 H x W x 3 images one at a time, in a fixed order.
+"""Readers for the raw on-disk formats: each yields its images one at a time, in a fixed order.
 
-Nothing here holds a whole dataset in memory except SVHN, whose .mat file scipy can only load whole (225 MB).
+An item is either a decoded uint8 H x W x 3 array (CIFAR-10, SVHN) or the still-encoded file bytes (`Encoded`: CelebA,
+LSUN, PNG folders), so that decoding can run in worker processes. Nothing here holds a whole dataset in memory except
+SVHN, whose .mat file scipy can only load whole (225 MB).
 """
 
 from __future__ import annotations
@@ -13,18 +15,29 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from ttur.errors import UserError
 
 
+class Encoded(NamedTuple):
+    """An image file's bytes (JPEG/PNG/WEBP) and a label naming where it came from (for error messages)."""
+
+    label: str
+    data: bytes
+
+
+Item = np.ndarray | Encoded
+
+
 @dataclass(frozen=True)
 class ImageSource:
-    """`count` images, produced in order by `images()`; `inputs` are the raw files read (for the manifest)."""
+    """`count` images, produced in order by `items()`; `inputs` are the raw files read (for the manifest)."""
 
     count: int
-    images: Callable[[], Iterator[np.ndarray]]
+    items: Callable[[], Iterator[Item]]
     inputs: tuple[Path, ...]
 
 
@@ -45,6 +58,11 @@ def decode_image(data: bytes, label: str) -> np.ndarray:
         raise UserError(f"cannot decode image {label} ({error}); the raw file is damaged, download it again") from error
 
 
+def to_array(item: Item) -> np.ndarray:
+    """The decoded uint8 RGB image of an item."""
+    return decode_image(item.data, item.label) if isinstance(item, Encoded) else item
+
+
 def cifar10(raw: Path, split: str) -> ImageSource:
     """CIFAR-10 python batches (data_batch_1..5 or test_batch) from cifar-10-python.tar.gz, in batch order."""
     tarball = _require(raw / "cifar-10-python.tar.gz", "cifar10")
@@ -61,11 +79,11 @@ def cifar10(raw: Path, split: str) -> ImageSource:
                 batch = pickle.load(handle, encoding="bytes")
                 yield np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
 
-    def images() -> Iterator[np.ndarray]:
+    def items() -> Iterator[Item]:
         for block in batches():
             yield from block
 
-    return ImageSource(sum(len(block) for block in batches()), images, (tarball,))
+    return ImageSource(sum(len(block) for block in batches()), items, (tarball,))
 
 
 def svhn(raw: Path, split: str) -> ImageSource:
@@ -75,11 +93,11 @@ def svhn(raw: Path, split: str) -> ImageSource:
     path = _require(raw / f"{split}_32x32.mat", "svhn")
     x = scipy.io.loadmat(path, variable_names=["X"])["X"]
 
-    def images() -> Iterator[np.ndarray]:
+    def items() -> Iterator[Item]:
         for index in range(x.shape[3]):
             yield np.ascontiguousarray(x[:, :, :, index], dtype=np.uint8)
 
-    return ImageSource(int(x.shape[3]), images, (path,))
+    return ImageSource(int(x.shape[3]), items, (path,))
 
 
 _CELEBA_SPLITS = {"train": "0", "valid": "1", "test": "2"}
@@ -99,12 +117,12 @@ def celeba(raw: Path, split: str) -> ImageSource:
     if not members:
         raise UserError(f"{archive} holds no JPEGs of split {split!r}; check the archive or --split")
 
-    def images() -> Iterator[np.ndarray]:
+    def items() -> Iterator[Item]:
         with zipfile.ZipFile(archive) as zf:
             for name in members:
-                yield decode_image(zf.read(name), f"{archive}:{name}")
+                yield Encoded(f"{archive}:{name}", zf.read(name))
 
-    return ImageSource(len(members), images, (archive, partition_path))
+    return ImageSource(len(members), items, (archive, partition_path))
 
 
 def lsun(raw: Path, scratch: Path) -> ImageSource:
@@ -128,15 +146,15 @@ def lsun(raw: Path, scratch: Path) -> ImageSource:
     env = lmdb.open(str(db_dir), readonly=True, lock=False, readahead=False, max_readers=1)
     count = int(env.stat()["entries"])
 
-    def images() -> Iterator[np.ndarray]:
+    def items() -> Iterator[Item]:
         try:
             with env.begin(write=False) as txn:
                 for key, value in txn.cursor():
-                    yield decode_image(value, f"lmdb key {key.decode(errors='replace')}")
+                    yield Encoded(f"lmdb key {key.decode(errors='replace')}", value)
         finally:
             env.close()
 
-    return ImageSource(count, images, inputs)
+    return ImageSource(count, items, inputs)
 
 
 def image_folder(raw: Path, folder: str, dataset: str) -> ImageSource:
@@ -146,8 +164,8 @@ def image_folder(raw: Path, folder: str, dataset: str) -> ImageSource:
     if not paths:
         raise UserError(f"{root} holds no images; run `ttur download {dataset} --out {raw}` again")
 
-    def images() -> Iterator[np.ndarray]:
+    def items() -> Iterator[Item]:
         for path in paths:
-            yield decode_image(path.read_bytes(), str(path))
+            yield Encoded(str(path), path.read_bytes())
 
-    return ImageSource(len(paths), images, (root,))
+    return ImageSource(len(paths), items, (root,))
