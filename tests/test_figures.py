@@ -82,7 +82,7 @@ def test_every_figure_is_written(tmp_path, capsys):
 def test_absent_models_and_only(tmp_path, capsys):
     make_runs(tmp_path / "runs", ("dcgan",))
     out = tmp_path / "figures"
-    assert main(["figures", str(tmp_path / "runs"), "--out-dir", str(out), "--only", "fig5,fig6,fig7"]) == 0
+    assert main(["figures", str(tmp_path / "runs"), "--out-dir", str(out), "--only", "fig5_dcgan,fig6,fig7"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["fig5_dcgan.pdf", "fig5_dcgan.png"]  # no WGAN-GP/language runs
     assert capsys.readouterr().out.count("wrote ") == 2
     with pytest.raises(SystemExit):

@@ -8,6 +8,8 @@ from pathlib import Path
 from ttur.errors import UserError
 
 FIGURE_NAMES = ("fig5", "fig6", "fig7", "figA14", "samples")
+# --only also accepts the file stems (fig5_dcgan, ...), which is how the workflow names its outputs.
+FIGURE_STEMS = {"fig5_dcgan": "fig5", "fig6_wgangp": "fig6", "fig7_jsd": "fig7", "figA14_losses": "figA14"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     figures.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="run folders, or folders holding them")
     figures.add_argument("--out-dir", required=True, type=Path, help="folder for the PNG and PDF files")
     figures.add_argument(
-        "--only", type=_figure_list, default=FIGURE_NAMES, help=f"comma-separated subset of {','.join(FIGURE_NAMES)}"
+        "--only",
+        type=_figure_list,
+        default=FIGURE_NAMES,
+        help=f"comma-separated subset of {','.join(FIGURE_NAMES)} (or their file stems, e.g. fig5_dcgan)",
     )
     figures.add_argument(
         "--time",
@@ -53,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _figure_list(text: str) -> tuple[str, ...]:
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    names = tuple(FIGURE_STEMS.get(name.strip(), name.strip()) for name in text.split(",") if name.strip())
     unknown = [name for name in names if name not in FIGURE_NAMES]
     if unknown:
         raise argparse.ArgumentTypeError(

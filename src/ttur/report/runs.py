@@ -98,15 +98,15 @@ def device_kind(device: Any) -> str:
 
 
 def _extractor_name(info: dict[str, Any], metric: str) -> str:
+    """The feature extractor behind a run's FIDs ("n-gram" for JSD runs, which use none)."""
+    if metric == "jsd":
+        return "n-gram"
     extractor = info.get("extractor")
     if isinstance(extractor, dict) and extractor.get("name"):
         return str(extractor["name"])
     if isinstance(extractor, str) and extractor:
         return extractor
-    settings_extractor = info.get("settings", {}).get("extractor")
-    if settings_extractor:
-        return str(settings_extractor)
-    return "n-gram" if metric == "jsd" else "unknown"
+    return str(info.get("settings", {}).get("extractor") or "unknown")
 
 
 def read_metrics(path: Path, metric: str) -> pd.DataFrame:
@@ -115,16 +115,21 @@ def read_metrics(path: Path, metric: str) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype={"note": str}, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
-    required = ("step", "minutes", "wall_minutes", *METRIC_COLUMNS[metric], "d_loss", "g_loss")
+    metric_columns = METRIC_COLUMNS[metric]
+    required = ("step", "minutes", "wall_minutes", "d_loss", "g_loss")
     if frame.empty:
-        frame = pd.DataFrame({column: pd.Series(dtype=float) for column in (*required, "note")})
+        frame = pd.DataFrame({column: pd.Series(dtype=float) for column in (*required, *metric_columns, "note")})
     missing = [column for column in required if column not in frame.columns]
-    if missing:
-        raise UserError(f"{path} lacks the columns {', '.join(missing)}; rerun `ttur train` to rewrite it")
+    if missing or not any(column in frame.columns for column in metric_columns):
+        names = ", ".join(missing) or " or ".join(metric_columns)
+        raise UserError(f"{path} lacks the columns {names}; rerun `ttur train` to rewrite it")
+    for column in metric_columns:  # a language run may evaluate only some n (jsd_ns): the others stay empty
+        if column not in frame.columns:
+            frame[column] = np.nan
     if "note" not in frame.columns:
         frame["note"] = ""
     frame["note"] = frame["note"].fillna("")
-    for column in required:
+    for column in (*required, *metric_columns):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["step"] = frame["step"].astype(np.int64)
     return frame.sort_values("step", kind="stable").reset_index(drop=True)
