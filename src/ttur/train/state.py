@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,8 @@ class ResumeStore:
 
     def load(self, device: torch.device) -> dict[str, Any] | None:
         """The newest good state, or None (fresh start). Problems are reported on stderr, never hidden."""
+        for stale in self.directory.glob(".state*.tmp"):  # a write cut short by SIGKILL
+            stale.unlink(missing_ok=True)
         for name in (LATEST, PREVIOUS):
             path = self.directory / name
             if not path.exists():
@@ -98,10 +101,7 @@ class ResumeStore:
 
     def clear(self) -> None:
         """Remove both states (the run finished; its outputs are complete)."""
-        for name in (LATEST, PREVIOUS):
-            (self.directory / name).unlink(missing_ok=True)
-        if self.directory.exists() and not any(self.directory.iterdir()):
-            self.directory.rmdir()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def capture_rng() -> dict[str, Any]:

@@ -1,0 +1,198 @@
+"""Training job, in-process: settings/flags, data order, resume-state files, loss window, update schedules."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from test_train_fixtures import make_datasets
+from torch.optim.optimizer import register_optimizer_step_post_hook
+
+from ttur.errors import UserError
+from ttur.train import TrainSettings, train
+from ttur.train.batches import EpochOrder
+from ttur.train.settings import MODEL_DEFAULTS, add_arguments, settings_from_args
+from ttur.train.state import CorruptStateError, ResumeStore, decode, encode
+from ttur.train.trainer import LossWindow
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return make_datasets(tmp_path_factory.mktemp("train_data"))
+
+
+@pytest.fixture()
+def one_thread():
+    """Single-threaded torch: fast on a busy 2-core machine and the same numerics as the CLI tests."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def settings_for(paths: dict[str, Path], model: str, **overrides: object) -> TrainSettings:
+    image = model != "lang"
+    values: dict[str, object] = {
+        "model": model, "dataset": "test", "data": paths["images"] if image else paths["text"], "method": "ttur",
+        "lr_d": 2e-4, "lr_g": 1e-4, "seed": 5, "updates": 4, "stats": paths["fid_stats"] if image else paths["ngrams"],
+        "extractor": "randconv64", "width": 8 if image else 16, "batch_size": 16, "eval_every": 1000,
+        "eval_samples": 128 if image else 64, "eval_batch_size": 64 if image else 32, "device": "cpu",
+    }  # fmt: skip
+    values.update(overrides)
+    return TrainSettings(**values)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------------------------------- settings
+def test_every_setting_has_a_flag_and_round_trips() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    flags = {action.dest: action for action in parser._actions}
+    for field in dataclasses.fields(TrainSettings):
+        assert field.name in flags, f"no flag for {field.name}"
+        assert flags[field.name].option_strings == ["--" + field.name.replace("_", "-")]
+        assert flags[field.name].help
+    required = {"model", "dataset", "data", "method", "lr_d", "lr_g", "seed", "updates", "stats"}
+    assert {dest for dest, action in flags.items() if action.required} == required
+
+    argv = "--model wgangp --dataset lsun --data d --method orig --lr-d 1e-4 --lr-g 1e-4 --seed 2 --updates 9"
+    argv += " --stats s.npz --critic-iters 5 --tf32 true --channels-last no --jsd-ns 4 6 --weights none"
+    settings = settings_from_args(parser.parse_args(argv.split()))
+    assert settings.critic_iters == 5 and settings.tf32 is True and settings.channels_last is False
+    assert settings.weights is None and settings.jsd_ns == [4, 6] and settings.max_minutes is None
+    # None means "the reference's value for this model" and is resolved before it is recorded.
+    assert (settings.beta1, settings.beta2, settings.z_dim, settings.metric) == (0.0, 0.9, 128, "fid")
+    assert TrainSettings(**settings.to_json()) == settings
+
+
+@pytest.mark.parametrize("model", ["dcgan", "wgangp", "lang"])
+def test_reference_defaults_per_model(model: str) -> None:
+    settings = TrainSettings(model=model, dataset="x", data=Path("d"), method="ttur", lr_d=1.0, lr_g=1.0, seed=0,
+                             updates=1, stats=Path("s"))  # fmt: skip
+    for name, value in MODEL_DEFAULTS[model].items():
+        assert getattr(settings, name) == value
+
+
+@pytest.mark.parametrize(
+    "bad", [{"model": "began"}, {"metric": "jsd"}, {"lr_d": 0.0}, {"critic_iters": 5}, {"pixels": "floor"}]
+)
+def test_bad_settings_are_user_errors(bad: dict[str, object]) -> None:
+    values = {"model": "dcgan", "dataset": "x", "data": "d", "method": "ttur", "lr_d": 1e-4, "lr_g": 1e-4, "seed": 0,
+              "updates": 1, "stats": "s", **bad}  # fmt: skip
+    with pytest.raises(UserError):
+        TrainSettings(**values)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------------- data order
+def test_epoch_order_is_seeded_full_batches_and_resumable() -> None:
+    order = EpochOrder(count=70, batch_size=16, seed=3)  # 4 full batches per epoch, 6 rows dropped
+    epoch0 = [order.next_indices() for _ in range(4)]
+    seen = np.concatenate(epoch0)
+    assert all(len(b) == 16 for b in epoch0) and len(np.unique(seen)) == 64 and seen.max() < 70
+    assert order.state_dict() == {"epoch": 1, "batch": 0}
+    again = EpochOrder(count=70, batch_size=16, seed=3)
+    assert all(np.array_equal(a, again.next_indices()) for a in epoch0)  # same seed, same order
+    other = EpochOrder(count=70, batch_size=16, seed=4)
+    assert not np.array_equal(epoch0[0], other.next_indices())
+    order.next_indices()
+    saved = order.state_dict()
+    expected = [order.next_indices() for _ in range(6)]
+    resumed = EpochOrder(count=70, batch_size=16, seed=3)
+    resumed.load_state_dict(saved)
+    assert all(np.array_equal(e, resumed.next_indices()) for e in expected)
+
+
+# ------------------------------------------------------------------------------------------------- state files
+def test_state_codec_detects_any_changed_byte() -> None:
+    payload = {"step": 12, "weights": torch.arange(5.0), "rows": [{"step": 0, "fid": 1.5, "note": ""}]}
+    data = encode(payload)
+    assert data.startswith(b"TTUR-RESUME 1 step=12 sha256=")
+    loaded = decode(data, torch.device("cpu"))
+    assert loaded["step"] == 12 and torch.equal(loaded["weights"], payload["weights"])
+    flipped = bytearray(data)
+    flipped[-20] ^= 0x01
+    with pytest.raises(CorruptStateError, match="checksum"):
+        decode(bytes(flipped), torch.device("cpu"))
+    with pytest.raises(CorruptStateError):
+        decode(data[: len(data) // 2], torch.device("cpu"))
+
+
+def test_store_falls_back_to_previous_then_scratch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cpu = torch.device("cpu")
+    store = ResumeStore(tmp_path)
+    store.save({"step": 5})
+    store.save({"step": 10})
+    assert ResumeStore(tmp_path).load(cpu)["step"] == 10
+    latest = tmp_path / "state.pt"
+    latest.write_bytes(latest.read_bytes()[:-3] + b"xyz")
+    reader = ResumeStore(tmp_path)
+    assert reader.load(cpu)["step"] == 5
+    err = capsys.readouterr().err
+    assert "state.pt is corrupted" in err and "falling back to the previous resume state" in err
+    reader.save({"step": 7})  # the corrupted latest must not become the fallback
+    assert decode((tmp_path / "state.prev.pt").read_bytes(), cpu)["step"] == 5
+    for name in ("state.pt", "state.prev.pt"):
+        (tmp_path / name).write_bytes(b"garbage")
+    assert ResumeStore(tmp_path).load(cpu) is None
+    assert "starting from scratch" in capsys.readouterr().err
+
+
+def test_loss_window_reports_the_first_non_finite_update() -> None:
+    window = LossWindow(8, torch.device("cpu"))
+    for d, g in [(1.0, 2.0), (3.0, 4.0)]:
+        window.add(torch.tensor(d), torch.tensor(g))
+    assert window.flush() is None and window.take_means() == (2.0, 3.0) and window.take_means() is None
+    for d in (1.0, float("inf"), float("nan")):
+        window.add(torch.tensor(d), torch.tensor(0.5))
+    assert window.flush() == (1, float("inf"), 0.5)
+
+
+# --------------------------------------------------------------------------------------------------- schedules
+@pytest.mark.parametrize(
+    ("model", "critic_iters", "updates"), [("dcgan", 1, 4), ("wgangp", 1, 2), ("wgangp", 5, 2), ("lang", 10, 3)]
+)
+def test_schedule_performs_the_specified_d_and_g_steps(
+    data: dict[str, Path], tmp_path: Path, one_thread: None, model: str, critic_iters: int, updates: int
+) -> None:
+    settings = settings_for(data, model, critic_iters=critic_iters, updates=updates, eval_every=2)
+    steps: Counter[str] = Counter()
+
+    def count(optimizer: torch.optim.Optimizer, args: object, kwargs: object) -> None:
+        steps["d" if optimizer.param_groups[0]["lr"] == settings.lr_d else "g"] += 1
+
+    handle = register_optimizer_step_post_hook(count)
+    try:
+        train(settings, tmp_path / "run")
+    finally:
+        handle.remove()
+    # Reference: D steps = critic_iters per generator update (the reference's iteration 0 = critic steps only).
+    assert steps == {"d": critic_iters * updates, "g": updates}
+    metrics = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    expected_steps = sorted({*range(0, updates + 1, 2), updates})  # step 0, every eval_every, and the last step
+    assert [int(line.split(",")[0]) for line in metrics[1:]] == expected_steps
+
+
+def test_evaluation_schedule_does_not_change_training(data: dict[str, Path], tmp_path: Path, one_thread: None) -> None:
+    weights = []
+    for eval_every, checkpoint_every in ((1, 1), (6, 1000)):
+        settings = settings_for(data, "dcgan", updates=6, eval_every=eval_every, checkpoint_every=checkpoint_every)
+        train(settings, tmp_path / f"e{eval_every}")
+        weights.append(torch.load(tmp_path / f"e{eval_every}" / "generator_last.pt", weights_only=True)["generator"])
+    assert weights[0].keys() == weights[1].keys()
+    for name in weights[0]:
+        assert torch.equal(weights[0][name], weights[1][name]), name  # bit-identical (tolerance 0)
+
+
+def test_wrong_data_kind_and_changed_settings_are_user_errors(
+    data: dict[str, Path], tmp_path: Path, one_thread: None
+) -> None:
+    with pytest.raises(UserError, match="trains on text"):
+        train(settings_for(data, "lang", data=data["images"]), tmp_path / "a")
+    store = ResumeStore(tmp_path / "b" / ".resume")
+    store.save({"step": 0, "settings": settings_for(data, "dcgan").to_json()})
+    with pytest.raises(UserError, match="lr_d"):
+        train(settings_for(data, "dcgan", lr_d=1e-3), tmp_path / "b")
