@@ -157,11 +157,12 @@ def _insert_in_place(
     counts.resize(old + len(index), refcheck=False)
     for stop in range(old, 0, -_MOVE_BLOCK):
         start = max(0, stop - _MOVE_BLOCK)
-        rows = np.arange(start, stop)
-        target = np.searchsorted(index, rows, side="right")
-        if target[-1] == 0:
+        # Row r moves by #{index <= r} = #{index < start} + running count of insertions within the block.
+        below, within = np.searchsorted(index, [start, stop])
+        if within == 0:
             break  # shifts only grow with the row: nothing before this block moves either
-        target += rows
+        target = np.bincount(index[below:within] - start, minlength=stop - start).cumsum()
+        target += below + np.arange(start, stop)
         keys[target] = keys[start:stop].copy()
         counts[target] = counts[start:stop].copy()
     position = index + np.arange(len(index))
