@@ -15,7 +15,7 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from ttur.errors import UserError
 from ttur.train import TrainSettings, train
-from ttur.train.batches import EpochOrder
+from ttur.train.batches import EpochOrder, ImageBatches, TextBatches
 from ttur.train.settings import MODEL_DEFAULTS, add_arguments, settings_from_args
 from ttur.train.state import CorruptStateError, ResumeStore, decode, encode
 from ttur.train.trainer import LossWindow
@@ -104,6 +104,25 @@ def test_epoch_order_is_seeded_full_batches_and_resumable() -> None:
     resumed = EpochOrder(count=70, batch_size=16, seed=3)
     resumed.load_state_dict(saved)
     assert all(np.array_equal(e, resumed.next_indices()) for e in expected)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_image_batches_are_scaled_nchw(channels_last: bool) -> None:
+    images = np.random.default_rng(0).integers(0, 256, size=(40, 8, 8, 3), dtype=np.uint8)
+    batch = ImageBatches(images, EpochOrder(40, 16, 0), torch.device("cpu"), channels_last).next()
+    rows = EpochOrder(40, 16, 0).next_indices()
+    reference = torch.from_numpy(images[rows]).permute(0, 3, 1, 2).double() / 127.5 - 1.0  # x / 127.5 - 1
+    assert batch.shape == (16, 3, 8, 8) and batch.dtype == torch.float32
+    assert torch.allclose(batch.double(), reference, rtol=0, atol=1e-6)
+    assert batch.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+
+def test_text_batches_are_one_hot() -> None:
+    tokens = np.random.default_rng(0).integers(0, 5, size=(20, 6)).astype(np.uint16)
+    batch = TextBatches(tokens, 5, EpochOrder(20, 8, 1), torch.device("cpu")).next()
+    rows = EpochOrder(20, 8, 1).next_indices()
+    assert batch.shape == (8, 6, 5) and torch.equal(batch.argmax(-1), torch.from_numpy(tokens[rows].astype(np.int64)))
+    assert torch.equal(batch.sum(-1), torch.ones(8, 6))
 
 
 # ------------------------------------------------------------------------------------------------- state files

@@ -264,8 +264,8 @@ class Run:
         step = window_start + offset + 1
         bad = ", ".join(f"{name}={value}" for name, value in (("d_loss", d_loss), ("g_loss", g_loss)))
         note = f"diverged at step {step}: {bad}"
-        self.log.add({"step": step, "minutes": self.clock.train_minutes(), "wall_minutes": self.clock.wall_minutes(),
-                      "note": note})  # fmt: skip
+        minutes, wall_minutes = self.clock.train_minutes(), self.clock.wall_minutes()
+        self.log.add({"step": step, "minutes": minutes, "wall_minutes": wall_minutes, "note": note})
         self.log.write(self.out / "metrics.csv")
         return {"reason": "diverged", "step": step, "note": note}
 
