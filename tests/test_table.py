@@ -165,6 +165,22 @@ def test_cli_writes_csv_md_and_stats(tmp_path):
     assert -40 <= cifar["ci_low"] <= cifar["mean_diff"] <= cifar["ci_high"] <= -14
 
 
+def test_best_agrees_with_a_recomputation_from_metrics_csv(tmp_path):
+    # Independent of ttur.report: read every metrics.csv with pandas, take the minimum per lr folder.
+    make_grid(tmp_path / "runs")
+    out = tmp_path / "t.csv"
+    assert main(["table", str(tmp_path / "runs"), "--csv", str(out), "--md", str(tmp_path / "t.md")]) == 0
+    table = pd.read_csv(out, dtype={"lr_d": str, "lr_g": str})
+    for _, row in table.iterrows():
+        method_dir = tmp_path / "runs" / row["model"] / row["dataset"] / row["method"]
+        minima = {
+            pair_dir.name: min(pd.read_csv(m)[row["metric"]].min() for m in pair_dir.glob("seed*/metrics.csv"))
+            for pair_dir in sorted(method_dir.iterdir())
+        }
+        chosen = f"d{row['lr_d']}_g{row['lr_g']}"
+        assert row["best"] == minima[chosen] == min(minima.values()), (row["dataset"], row["metric"], row["method"])
+
+
 def test_inception_heading_has_no_warning(tmp_path):
     runs, missing = discover_runs(make_grid(tmp_path))
     md = render_markdown(build_table(runs, missing, n_boot=200))

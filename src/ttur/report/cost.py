@@ -247,14 +247,16 @@ def project(cells: list, rates: dict[tuple[str, str], Rate]) -> pd.DataFrame:
         s = cell.settings
         updates, eval_every, eval_samples = int(s["updates"]), int(s["eval_every"]), s.get("eval_samples")
         evaluations = updates // eval_every + 1  # at step 0 and every eval_every updates
-        rate = rates.get((cell.model, cell.method))
+        usable = {key: r for key, r in rates.items() if math.isfinite(r.sec_per_update)}
+        rate = usable.get((cell.model, cell.method))
         note = ""
         if rate is None:
-            same_model = [r for (model, _), r in rates.items() if model == cell.model]
+            same_model = [r for (model, _), r in usable.items() if model == cell.model]
             rate = same_model[0] if same_model else None
-            note = (
-                f"no measured {cell.method} run; used {rate.method}'s rate" if rate else "no measured run of this model"
-            )
+            if rate is not None:
+                note = f"no measured {cell.method} run; used {rate.method}'s rate"
+            else:
+                note = "no run of this model with a measured update (none got past its first evaluation)"
         hours_per_seed = math.nan
         if rate is not None:
             eval_rate = rate.sec_per_eval_sample if math.isfinite(rate.sec_per_eval_sample) else 0.0
@@ -317,7 +319,9 @@ def _fmt(value: object, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     if isinstance(value, float):
-        return f"{value:.{digits}g}"
+        if value == 0 or 0.001 <= abs(value) < 1000:
+            return f"{value:.{digits}g}"
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.1e}"
     return str(value)
 
 

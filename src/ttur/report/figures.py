@@ -144,7 +144,7 @@ def _chosen(runs: list[Run]) -> dict[tuple[str, str, str], tuple[str, PairSummar
 
 
 def figure_a14(runs: list[Run]) -> plt.Figure | None:
-    """Fig. A14: mean discriminator and generator losses against updates, for each method's chosen pair."""
+    """Fig. A14: discriminator and generator losses against updates (mean and each run), per method's chosen pair."""
     chosen = _chosen(runs)
     if not chosen:
         return None
@@ -158,16 +158,14 @@ def figure_a14(runs: list[Run]) -> plt.Figure | None:
             ("g_loss", "#b2182b", "generator loss"),
         ):
             curve = mean_curve(list(summary.runs), column)
-            x = curve["step"].to_numpy() / 1000.0
-            ax.plot(x, curve["mean"], color=colour, lw=1.4, label=label)
-            ax.fill_between(
-                x, curve["min"], curve["max"], where=curve["n_values"].to_numpy() > 0, color=colour, alpha=0.15, lw=0
-            )
+            ax.plot(curve["step"].to_numpy() / 1000.0, curve["mean"], color=colour, lw=1.6, label=f"{label} (mean)")
+            for run in summary.runs:  # every run thinly, so a loss shows even where the mean is undefined
+                ax.plot(run.metrics["step"] / 1000.0, run.metrics[column], color=colour, lw=0.6, alpha=0.4)
         ax.set_title(f"{MODEL_TITLES[model]} {dataset}: {curve_label(method, summary.lr_d, summary.lr_g)}", fontsize=9)
         ax.set_xlabel("generator updates x 1k")
         ax.set_ylabel("loss")
         ax.legend(fontsize=7, frameon=False)
-    fig.suptitle("Discriminator and generator losses (mean and min-max over runs)", fontsize=10)
+    fig.suptitle("Discriminator and generator losses (thick: mean over runs; thin: each run)", fontsize=10)
     fig.tight_layout()
     return fig
 

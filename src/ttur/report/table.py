@@ -400,7 +400,9 @@ def fmt_step(step: int | None) -> str:
 def _fmt_minutes(minutes: float | None) -> str:
     if minutes is None or not math.isfinite(minutes):
         return "—"
-    return f"{minutes:.0f}" if minutes >= 100 else f"{minutes:.3g}"
+    if minutes >= 100:
+        return f"{minutes:.0f}"
+    return f"{minutes:.1f}" if minutes >= 1 else f"{minutes:.2f}"
 
 
 def _pair_text(row: dict) -> str:
