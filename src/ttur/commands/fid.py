@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import sys
+import warnings
 from pathlib import Path
 
 DEFAULT_EXTRACTOR = "inception-v3-compat"
@@ -72,7 +73,11 @@ def _image_moments(path: Path, extractor, batch_size: int, max_images: int | Non
         from ttur.errors import UserError
 
         raise UserError(f"{path} gives {limit} image(s); feature statistics need at least 2")
-    mu, sigma, n = feature_moments(source.batches(batch_size, limit), extractor)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mu, sigma, n = feature_moments(source.batches(batch_size, limit), extractor)
+    for warning in caught:  # one plain line each, not Python's two-line warning format
+        print(f"[ttur] warning: {path}: {warning.message}", file=sys.stderr)
     return mu, sigma, _stats_meta(extractor, source, n, limit)
 
 
