@@ -100,7 +100,7 @@ def train_flags(wildcards):
     for key, value in flags.items():
         option = f"--{key.replace('_', '-')}"
         if isinstance(value, bool):
-            parts.append(option if value else f"--no-{key.replace('_', '-')}")
+            parts.append(f"{option} {str(value).lower()}")
         elif value is not None:
             parts.append(f"{option} {value}")
     return " ".join(parts)
@@ -145,7 +145,7 @@ def figure_files():
 
 def prepare_options(wildcards):
     options = []
-    for key in ("recipe", "split", "max_lines", "seq_len"):
+    for key in ("recipe", "split", "max_lines", "seq_len", "workers"):
         value = dataset_option(wildcards.dataset, key)
         if value is not None:
             options.append(f"--{key.replace('_', '-')} {value}")
