@@ -25,7 +25,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SCRIPT = REPO / "scripts" / "slurm_local.sh"
-UPDATES = 60
+UPDATES = 100
 CELLS = {"ttur": ["1e-4", "4e-4"], "orig": ["2e-4", "2e-4"]}
 RUNS = {method: f"results/runs/dcgan/shapes32/{method}/d{d}_g{g}/seed0" for method, (d, g) in CELLS.items()}
 PREEMPTED = "orig"  # the run whose first SLURM job is cancelled mid-training
@@ -68,11 +68,11 @@ def cluster():
 
 
 def tiny_smoke_config() -> dict:
-    """The smoke preset's DCGAN experiment (TTUR and one time-scale), one seed, 60 updates; device auto."""
+    """The smoke preset's DCGAN experiment (TTUR and one time-scale), one seed, 100 updates; device auto."""
     smoke = yaml.safe_load((REPO / "config" / "smoke.yaml").read_text())
     experiment = next(e for e in smoke["experiments"] if e["model"] == "dcgan")
     methods = {m: {**experiment["methods"][m], "lrs": [lrs]} for m, lrs in CELLS.items()}
-    experiment.update(seeds=1, updates=UPDATES, eval_every=30, eval_samples=100, methods=methods)
+    experiment.update(seeds=1, updates=UPDATES, eval_every=50, eval_samples=100, methods=methods)
     smoke.update(
         results="results",
         data_root="results/data",
