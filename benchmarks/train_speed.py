@@ -3,7 +3,8 @@
 Ours: `Trainer.update()` exactly as `ttur train` runs it (seeded data order from an in-memory prepared array,
 noise from the run's generator, the step functions of ttur.train.steps, losses kept on the device) plus the
 per-update checks of the loop (minute budget, stop flag, a loss read every 100 updates). Plain: the same maths
-written inline on one fixed device batch. Rounds alternate ours/plain so that load on a shared machine hits both.
+written inline on one fixed device batch. Rounds alternate ours/plain (and which goes first) so that load on a
+shared machine hits both; the medians over rounds are compared.
 
     python benchmarks/train_speed.py                      # CPU, moderate sizes, a few minutes
     python benchmarks/train_speed.py --device cuda --image-size 64 --width 64 --batch-size 64
@@ -120,9 +121,12 @@ def bench(model: str, args: argparse.Namespace, device: torch.device) -> dict[st
     timed(lambda: ours(trainer, 3), device)  # warm-up (allocator, cuDNN autotuning)
     timed(lambda: run_plain(3), device)
     ours_s, plain_s = [], []
-    for _ in range(args.rounds):
+    for round_index in range(args.rounds):  # alternate which goes first, so order effects cancel
+        if round_index % 2:
+            plain_s.append(timed(lambda: run_plain(n), device))
         ours_s.append(timed(lambda: ours(trainer, n), device))
-        plain_s.append(timed(lambda: run_plain(n), device))
+        if not round_index % 2:
+            plain_s.append(timed(lambda: run_plain(n), device))
     ours_ups, plain_ups = n / statistics.median(ours_s), n / statistics.median(plain_s)
     return {"ours": ours_ups, "plain": plain_ups, "ratio": ours_ups / plain_ups}
 
@@ -143,6 +147,7 @@ def main() -> None:
     parser.add_argument("--channels-last", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)  # denormal floats slow CPU arithmetic unevenly between the two loops' weights
     device = torch.device(args.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = args.cudnn_benchmark

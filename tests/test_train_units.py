@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -198,9 +199,14 @@ def test_schedule_performs_the_specified_d_and_g_steps(
 def test_evaluation_schedule_does_not_change_training(data: dict[str, Path], tmp_path: Path, one_thread: None) -> None:
     weights = []
     for eval_every, checkpoint_every in ((1, 1), (6, 1000)):
-        settings = settings_for(data, "dcgan", updates=6, eval_every=eval_every, checkpoint_every=checkpoint_every)
+        snapshots = "all" if eval_every == 1 else "last"
+        settings = settings_for(
+            data, "dcgan", updates=6, eval_every=eval_every, checkpoint_every=checkpoint_every, snapshots=snapshots
+        )
         train(settings, tmp_path / f"e{eval_every}")
         weights.append(torch.load(tmp_path / f"e{eval_every}" / "generator_last.pt", weights_only=True)["generator"])
+    assert len(list((tmp_path / "e1").glob("generator_step*.pt"))) == 7  # snapshots "all": steps 0..6
+    assert (tmp_path / "e1" / "generator_best.pt").is_file() and not (tmp_path / "e6" / "generator_best.pt").exists()
     assert weights[0].keys() == weights[1].keys()
     for name in weights[0]:
         assert torch.equal(weights[0][name], weights[1][name]), name  # bit-identical (tolerance 0)
@@ -215,3 +221,16 @@ def test_wrong_data_kind_and_changed_settings_are_user_errors(
     store.save({"step": 0, "settings": settings_for(data, "dcgan").to_json()})
     with pytest.raises(UserError, match="lr_d"):
         train(settings_for(data, "dcgan", lr_d=1e-3), tmp_path / "b")
+
+
+def test_minute_budget_ends_the_run_like_reaching_updates(
+    data: dict[str, Path], tmp_path: Path, one_thread: None
+) -> None:
+    settings = settings_for(data, "dcgan", updates=10**6, eval_every=10**6, max_minutes=0.002)  # 0.12 s
+    train(settings, tmp_path / "run")
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()[1:]
+    stopped = record["finished"]["step"]
+    assert record["finished"]["reason"] == "max_minutes=0.002 reached" and 0 < stopped < 10**6
+    assert [int(r.split(",")[0]) for r in rows] == [0, stopped]  # a final evaluation where the budget ran out
+    assert record["finished"]["minutes"] >= 0.002

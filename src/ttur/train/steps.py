@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ttur.models.losses import dcgan_d_loss, dcgan_g_loss, wgan_d_loss, wgan_g_loss
+from ttur.models.losses import dcgan_d_loss, dcgan_g_loss, gradient_penalty, wgan_g_loss
 
 
 def dcgan_update(
@@ -48,11 +48,16 @@ def wgan_critic_step(
     alpha: torch.Tensor,
     gp_lambda: float,
 ) -> torch.Tensor:
-    """One critic step: mean C(fake) − mean C(real) + λ·GP on a fresh real batch and fresh noise (spec §4.3)."""
+    """One critic step: mean C(fake) − mean C(real) + λ·GP on a fresh real batch and fresh noise (spec §4.3).
+
+    The value of `wgan_d_loss` (bit-identical), with the penalty's double-backward graph built before the two
+    plain critic calls, the order of a plain PyTorch WGAN-GP loop; benchmarks/train_speed.py compares the two.
+    """
     with torch.no_grad():
         fake = generator(z)
     opt_d.zero_grad(set_to_none=True)
-    d_loss, _ = wgan_d_loss(critic, real, fake, gp_lambda, alpha)
+    gp = gradient_penalty(critic, real, fake, alpha)
+    d_loss = critic(fake).mean() - critic(real).mean() + gp_lambda * gp
     d_loss.backward()
     opt_d.step()
     return d_loss.detach()
