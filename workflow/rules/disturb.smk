@@ -14,6 +14,7 @@ rule disturb:
             caption="../report/figA8.rst",
             category="Figures",
         ),
+        pdf=f"{RESULTS}/figures/figA8_disturbances.pdf",
     log:
         f"{RESULTS}/logs/disturb.log",
     benchmark:

@@ -13,6 +13,7 @@ rule toy:
             caption="../report/fig4.rst",
             category="Figures",
         ),
+        pdf=f"{RESULTS}/figures/fig4_toy.pdf",
     log:
         f"{RESULTS}/logs/toy.log",
     conda:
