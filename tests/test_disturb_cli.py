@@ -99,12 +99,13 @@ def test_contamination_folder_and_determinism(prepared, tmp_path):
     assert code == 0 and [r["disturbance"] for r in first] == ["contamination"] * 4 + ["salt_and_pepper"] * 4
     assert float(first[3]["fid"]) > float(first[0]["fid"]) + 1e-6
     # same seed, another batch size: the same disturbed images, so the same numbers (float32 features reordered
-    # into different batches: agree to 1e-6 relative)
+    # into different batches: agree to 1e-6 relative; an FID of identical sets is rounding noise of the order of
+    # 1e-7 x trace(sigma) ~ 1e-6, hence the absolute 1e-5)
     code, second = _run(prep, stats, tmp_path / "b", *subset, "--batch-size", "7")
     assert code == 0
     for a, b in zip(first, second, strict=True):
         for key in ("fid", "inception_score"):
-            assert float(a[key]) == pytest.approx(float(b[key]), rel=1e-6, abs=1e-9)
+            assert float(a[key]) == pytest.approx(float(b[key]), rel=1e-6, abs=1e-5)
 
 
 def test_bad_input_exits_2(prepared, tmp_path):
