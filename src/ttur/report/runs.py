@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from ttur.errors import UserError
+from ttur.grid import METRIC_OF_MODEL
 
 # Metric columns of metrics.csv per metric family, and the ones Table 1 reports.
 METRIC_COLUMNS = {"fid": ("fid",), "jsd": tuple(f"jsd{n}" for n in range(1, 7))}
 TABLE_METRICS = {"fid": ("fid",), "jsd": ("jsd4", "jsd6")}
-METRIC_OF_MODEL = {"dcgan": "fid", "wgangp": "fid", "lang": "jsd"}
 MODEL_ORDER = ("dcgan", "wgangp", "lang")
 METHOD_ORDER = ("ttur", "orig")
 INCEPTION_EXTRACTOR = "inception-v3-compat"
