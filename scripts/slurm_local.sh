@@ -270,6 +270,7 @@ up)
   require_root
   check_mode
   if is_up; then
+    grep -qF "$MARKER (mode $MODE)" /etc/slurm/slurm.conf || die "already up in another mode; run 'down' first"
     echo "already up (daemons in $PIDFILE)"
     exit 0
   fi
