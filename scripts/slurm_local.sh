@@ -8,6 +8,7 @@
 #   bash scripts/slurm_local.sh status                   exit 0 when the daemons this script started are running
 #   bash scripts/slurm_local.sh smoke                    srun / sbatch / squeue / fake-GPU checks
 #   bash scripts/slurm_local.sh down                     stop exactly the daemons 'up' started (PIDs in $PIDFILE)
+#                                                        and remove the config files 'up' wrote
 #
 # Mode none (default): no accounting database. `sacct` does not work, so Snakemake's SLURM executor must be run
 # with `--slurm-status-command squeue` (MinJobAge=300 keeps finished jobs visible to squeue for 5 minutes).
@@ -149,6 +150,7 @@ NodeName=${HOST} Name=gpu Count=1 File=/dev/null
 EOF
   if [ "$MODE" = slurmdbd ]; then
     cat >/etc/slurm/slurmdbd.conf <<EOF
+$MARKER
 AuthType=auth/munge
 DbdHost=localhost
 DbdPort=6819
@@ -225,6 +227,19 @@ start_all() {
   sinfo -N -o '%N %T cpus=%c mem=%m gres=%G'
 }
 
+# Remove the config files 'up' wrote. While a slurm.conf points at a controller that is not running, every SLURM
+# client call waits ~9 s for it, and Snakemake's SLURM executor calls `scontrol show config` whenever Snakemake
+# starts (even without --executor slurm): every snakemake command on the machine would take 9 s longer.
+remove_conf() {
+  local file
+  for file in /etc/slurm/slurm.conf /etc/slurm/gres.conf /etc/slurm/slurmdbd.conf; do
+    if [ -f "$file" ] && grep -qF "$MARKER" "$file"; then
+      rm -f "$file"
+      echo "removed $file"
+    fi
+  done
+}
+
 stop_all() {
   [ -f "$PIDFILE" ] || {
     echo "nothing to stop: $PIDFILE does not exist"
@@ -296,6 +311,7 @@ smoke) smoke ;;
 down)
   require_root
   stop_all
+  remove_conf
   ;;
 *)
   echo "usage: $0 install|up [none|slurmdbd] | status | smoke | down" >&2
