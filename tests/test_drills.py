@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ttur.train.state import saved_step
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
@@ -136,22 +138,12 @@ def run_dir(seed: int) -> str:
     return f"{CELL}/seed{seed}"
 
 
-def state_step(path: Path) -> int | None:
-    """The step in a resume-state header (`TTUR-RESUME 1 step=<s> sha256=<hex>`), None if there is no file."""
-    try:
-        with open(path, "rb") as handle:
-            header = handle.readline().decode(errors="replace").split()
-    except FileNotFoundError:
-        return None
-    return int(next(f for f in header if f.startswith("step=")).removeprefix("step="))
-
-
 def wait_for_state(workdir: Path, seed: int, invocation: Background, min_step: int) -> int:
     """Poll until the run's saved state reaches `min_step` (the job is then mid-training); returns that step."""
     path = workdir / run_dir(seed) / ".resume" / "state.pt"
     deadline = time.monotonic() + TIMEOUT_S
     while time.monotonic() < deadline:
-        step = state_step(path)
+        step = saved_step(path)
         if step is not None and step >= min_step:
             assert step < UPDATES, f"the run reached step {step} before the drill could interrupt it"
             return step
@@ -237,7 +229,7 @@ def test_sigkill_of_training_job_resumes_on_next_invocation(workdir: Path, backg
     assert "Error in rule train" in invocation.text()
     # Snakemake removed the failed job's outputs; the resume state is not an output and survives.
     assert not (workdir / metrics_target(0)).exists()
-    saved = state_step(workdir / run_dir(0) / ".resume" / "state.pt")
+    saved = saved_step(workdir / run_dir(0) / ".resume" / "state.pt")
     assert saved is not None and seen <= saved < UPDATES
 
     rerun = run_snakemake(workdir, metrics_target(0), "--cores", "1")
@@ -253,7 +245,7 @@ def test_sigterm_saves_state_and_next_invocation_finishes(workdir: Path, backgro
     invocation, seen = interrupted_run(workdir, background, signal.SIGTERM)
     log = train_log(workdir, 0)
     assert "stopped by signal SIGTERM" in log and "resume state saved" in log, log
-    saved = state_step(workdir / run_dir(0) / ".resume" / "state.pt")
+    saved = saved_step(workdir / run_dir(0) / ".resume" / "state.pt")
     assert saved is not None and seen <= saved < UPDATES
     assert f"at step {saved}" in log  # it saved exactly where it stopped, not at an older checkpoint
 
@@ -274,7 +266,7 @@ def corrupt(path: Path) -> None:
 def test_corrupted_latest_state_falls_back_to_previous(workdir: Path, background) -> None:
     interrupted_run(workdir, background, signal.SIGTERM)
     resume = workdir / run_dir(0) / ".resume"
-    latest, previous = state_step(resume / "state.pt"), state_step(resume / "state.prev.pt")
+    latest, previous = saved_step(resume / "state.pt"), saved_step(resume / "state.prev.pt")
     assert latest is not None and previous is not None and previous <= latest  # equal if SIGTERM hit a checkpoint
     corrupt(resume / "state.pt")
 

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ttur.train.state import saved_step
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SCRIPT = REPO / "scripts" / "slurm_local.sh"
@@ -88,15 +90,6 @@ def tiny_smoke_config() -> dict:
     return smoke
 
 
-def state_step(path: Path) -> int | None:
-    try:
-        with open(path, "rb") as handle:
-            header = handle.readline().decode(errors="replace").split()
-    except FileNotFoundError:
-        return None
-    return int(next(f for f in header if f.startswith("step=")).removeprefix("step="))
-
-
 def submitted(output: str) -> dict[str, dict[str, str]]:
     """SLURM job id -> wildcards folder, per rule, from the executor's lines
     `Job N has been submitted with SLURM jobid X (log: .../slurm_logs/rule_<rule>/<wildcards>/X.log)`."""
@@ -146,11 +139,11 @@ def test_smoke_training_jobs_run_through_the_slurm_profile(cluster, tmp_path: Pa
         # SIGKILL after KillWait). The executor sees CANCELLED, the profile's retry resubmits, the run resumes.
         state = tmp_path / RUNS[PREEMPTED] / ".resume" / "state.pt"
         deadline = time.monotonic() + WORKFLOW_TIMEOUT_S
-        while (state_step(state) or 0) < 10:
+        while (saved_step(state) or 0) < 10:
             assert head.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
-        cancelled_at = state_step(state)
+        cancelled_at = saved_step(state)
         assert cancelled_at is not None and cancelled_at < UPDATES
         running = submitted(log.read_text())["train"]
         first_job = next(i for i, wildcards in running.items() if f"_{PREEMPTED}_" in f"_{wildcards}_")

@@ -15,7 +15,6 @@ rule train:
         f"{RESULTS}/logs/train/{{model}}/{{dataset}}/{{method}}/d{{lr_d}}_g{{lr_g}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/train/{{model}}/{{dataset}}/{{method}}/d{{lr_d}}_g{{lr_g}}/seed{{seed}}.tsv"
-    retries: 1
     conda:
         "../../envs/ttur.yaml"
     threads: config["train"].get("threads", 1)

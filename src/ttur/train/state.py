@@ -55,6 +55,16 @@ def decode(data: bytes, device: torch.device) -> dict[str, Any]:
         raise CorruptStateError(f"unreadable payload ({type(error).__name__}: {error})") from error
 
 
+def saved_step(path: Path) -> int | None:
+    """The step in a state file's header, read without loading the payload; None if there is no file."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.readline().decode(errors="replace").split()
+    except FileNotFoundError:
+        return None
+    return int(next(field for field in header if field.startswith("step=")).removeprefix("step="))
+
+
 class ResumeStore:
     """Reads and writes the two rotating state files of one run directory."""
 
