@@ -27,6 +27,7 @@ import importlib.util
 import json
 import math
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -761,14 +762,17 @@ def main() -> int:
         f"gpu_check {check.report['mode']}: {json.dumps(check.report['device'])}; "
         f"{json.dumps(check.report['versions'])}"
     )
-    check.section("inception_correctness", check.inception_correctness)
-    check.section("moments_and_distance", check.moments_and_distance)
-    check.section("training_step_dcgan", lambda: check.training_step("dcgan"))
-    check.section("training_step_wgangp", lambda: check.training_step("wgangp"))
-    check.section("inception_speed", check.inception_speed)
-    check.section("frechet_speed", check.frechet_speed)
-    check.section("full_evaluation", check.full_evaluation)
-    check.section("training_speed", check.training_speed)
+    try:
+        check.section("inception_correctness", check.inception_correctness)
+        check.section("moments_and_distance", check.moments_and_distance)
+        check.section("training_step_dcgan", lambda: check.training_step("dcgan"))
+        check.section("training_step_wgangp", lambda: check.training_step("wgangp"))
+        check.section("inception_speed", check.inception_speed)
+        check.section("frechet_speed", check.frechet_speed)
+        check.section("full_evaluation", check.full_evaluation)
+        check.section("training_speed", check.training_speed)
+    finally:
+        shutil.rmtree(check.tmp, ignore_errors=True)  # the random weights file is 95 MB
     failed = [c["name"] for c in check.report["checks"] if not c["pass"]]
     log(f"done in {check.elapsed():.0f} s: {len(check.report['checks'])} checks, {len(failed)} failed {failed}; "
         f"errors in {sorted(check.report['errors'])}; skipped {sorted(check.report['skipped'])}")  # fmt: skip

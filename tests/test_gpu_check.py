@@ -107,6 +107,7 @@ def _load_script():
 def test_a_failing_section_or_check_is_recorded_and_the_others_still_run(tmp_path):
     gpu_check = _load_script()
     check = gpu_check.Check(gpu_check.torch.device("cpu"), gpu_check.QUICK, True, tmp_path, budget_s=600.0)
+    check.tmp.rmdir()  # its scratch folder (for the weights file) is not needed here
 
     def broken() -> dict:
         raise RuntimeError("planted failure")
