@@ -161,3 +161,20 @@ def test_extractors_reject_float_images_and_unknown_names():
         extractor(torch.zeros(1, 3, 32, 32))
     with pytest.raises(UserError, match="unknown feature extractor"):
         load_extractor("vgg", None, CPU)
+
+
+def test_features_run_with_tf32_off_and_restore_the_process_setting():
+    """TF32 is switched off around every feature pass and the caller's setting comes back (no-op flags on CPU)."""
+    from ttur.metrics.features import full_precision
+
+    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    try:
+        with full_precision():
+            assert torch.backends.cuda.matmul.allow_tf32 is False
+            assert torch.backends.cudnn.allow_tf32 is False
+        assert torch.backends.cuda.matmul.allow_tf32 is True
+        assert torch.backends.cudnn.allow_tf32 is True
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
