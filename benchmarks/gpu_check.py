@@ -111,6 +111,16 @@ def timed(fn: Callable[[], Any], device: torch.device) -> float:
     return time.perf_counter() - start
 
 
+def network_forward(extractor: Any) -> Any:
+    """The extractor's network without its float32 guard, so the backend flags set around it take effect."""
+
+    @torch.no_grad()
+    def forward(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return extractor.network(images.to(extractor.device))
+
+    return forward
+
+
 @contextlib.contextmanager
 def backend_flags(
     benchmark: bool = False, tf32_matmul: bool = False, tf32_cudnn: bool = False, deterministic: bool = False
@@ -421,15 +431,17 @@ class Check:
         batch = self.images(s.inception_batch, 64, seed=3).to(self.device)
         precisions = {
             "float32": {},
-            "pytorch_default": {"tf32_cudnn": True},  # what `ttur stats` runs with: PyTorch's default flags
+            "pytorch_default": {"tf32_cudnn": True},  # PyTorch's default flags (TF32 convolutions)
             "tf32": {"tf32_matmul": True, "tf32_cudnn": True},
         }
+        # The extractor's own __call__ forces float32 (TF32 off); its network runs under whatever flags are set.
+        forward = network_forward(extractor)
         speed = {}
         for label, flags in precisions.items():
             with backend_flags(**flags):
                 for _ in range(s.inception_warmup):
-                    extractor(batch)
-                seconds = timed(lambda: [extractor(batch) for _ in range(s.inception_batches)], self.device)
+                    forward(batch)
+                seconds = timed(lambda: [forward(batch) for _ in range(s.inception_batches)], self.device)
             speed[label] = s.inception_batches * s.inception_batch / seconds
             log(f"  {label}: {speed[label]:.0f} images/s")
         fid = self.tf32_fid(extractor, precisions)
@@ -442,11 +454,12 @@ class Check:
 
         n = self.sizes.tf32_images
         real_images, fake_images = self.real_like(n), self.generated_like(n, seed=5)
+        forward = network_forward(extractor)
 
         def moments(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             accumulator = StreamingMoments(extractor.dim, self.device)
             for i in range(0, len(images), self.sizes.inception_batch):
-                accumulator.update(extractor(images[i : i + self.sizes.inception_batch])[0])
+                accumulator.update(forward(images[i : i + self.sizes.inception_batch])[0])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # quick mode: fewer samples than dimensions
                 mu, sigma, _ = accumulator.finalize()
