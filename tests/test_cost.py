@@ -67,7 +67,7 @@ PAPER_CONFIG = {
             "model": "wgangp",
             "dataset": "lsun",
             "seeds": 8,
-            "updates": 100,
+            "updates": 105,
             "eval_every": 10,
             "eval_samples": 1000,
             "methods": {"ttur": {"lrs": [["3e-4", "1e-4"]]}},
@@ -105,6 +105,8 @@ def test_spent_rates_and_projection(tmp_path):
     # orig: 1000 x 0.3 + 5 evaluations x 1000 x 0.1 + no overhead measured = 800 s per seed.
     assert projection.loc[("dcgan", "orig"), "hours"] == pytest.approx(800 * 8 / 3600, rel=1e-12)
     assert math.isnan(projection.loc[("wgangp", "ttur"), "hours"])
+    # 105 updates, eval_every 10: steps 0, 10, ..., 100 and the last step 105 (as `ttur train` does) -> 12.
+    assert projection.loc[("wgangp", "ttur"), "evaluations"] == 12
     assert "no run of this model" in projection.loc[("wgangp", "ttur"), "note"]
 
 

@@ -246,7 +246,8 @@ def project(cells: list, rates: dict[tuple[str, str], Rate]) -> pd.DataFrame:
     for cell in cells:
         s = cell.settings
         updates, eval_every, eval_samples = int(s["updates"]), int(s["eval_every"]), s.get("eval_samples")
-        evaluations = updates // eval_every + 1  # at step 0 and every eval_every updates
+        # as the training loop: at step 0, every eval_every updates, and at the last step if not a multiple
+        evaluations = updates // eval_every + 1 + (1 if updates % eval_every else 0)
         usable = {key: r for key, r in rates.items() if math.isfinite(r.sec_per_update)}
         rate = usable.get((cell.model, cell.method))
         note = ""
