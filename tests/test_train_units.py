@@ -17,6 +17,7 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 from ttur.errors import UserError
 from ttur.train import TrainSettings, train
 from ttur.train.batches import EpochOrder, ImageBatches, TextBatches
+from ttur.train.records import MetricsLog
 from ttur.train.settings import MODEL_DEFAULTS, add_arguments, settings_from_args
 from ttur.train.state import CorruptStateError, ResumeStore, decode, encode
 from ttur.train.trainer import LossWindow
@@ -169,6 +170,19 @@ def test_loss_window_reports_the_first_non_finite_update() -> None:
     for d in (1.0, float("inf"), float("nan")):
         window.add(torch.tensor(d), torch.tensor(0.5))
     assert window.flush() == (1, float("inf"), 0.5)
+
+
+def test_metrics_csv_writes_no_non_finite_number(tmp_path: Path) -> None:
+    # The contract: a missing value is an empty cell and `note` says why; never nan, inf or a sentinel.
+    log = MetricsLog(["fid"])
+    log.add({"step": 0, "minutes": 0.0, "wall_minutes": 0.5, "fid": float("inf"), "note": "metric is not finite"})
+    log.add({"step": 5, "minutes": 0.25, "wall_minutes": 1.0, "fid": float("nan"), "d_loss": 0.1, "g_loss": 2.0})
+    log.write(tmp_path / "metrics.csv")
+    assert (tmp_path / "metrics.csv").read_text().splitlines() == [
+        "step,minutes,wall_minutes,fid,d_loss,g_loss,note",
+        "0,0.0,0.5,,,,metric is not finite",
+        "5,0.25,1.0,,0.1,2.0,",
+    ]
 
 
 # --------------------------------------------------------------------------------------------------- schedules

@@ -20,8 +20,8 @@ from ttur.models import GanPair
 
 
 def _cell(value: Any) -> str:
-    """CSV text of one value: floats in full round-trip precision; None and NaN (missing) as empty."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """CSV text of one value: floats in full round-trip precision; None, NaN and ±inf (no value) as empty."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return ""
     if isinstance(value, float):
         return repr(value)
