@@ -101,5 +101,18 @@ def test_bad_statistics_files_are_user_errors(tmp_path):
     garbage.write_bytes(b"not a zip file")
     with pytest.raises(UserError, match="cannot read"):
         load_stats(garbage)
+    # a download or copy cut short: the zip's central directory is gone (zipfile.BadZipFile, not an OSError)
+    whole = tmp_path / "whole.npz"
+    np.savez(whole, mu=np.zeros(3), sigma=np.eye(3))
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(UserError, match="cannot read"):
+        load_stats(truncated)
+    # a plain .npy renamed to .npz: np.load returns an array, not an archive
+    renamed = tmp_path / "renamed.npz"
+    with open(renamed, "wb") as handle:
+        np.save(handle, np.zeros(3))
+    with pytest.raises(UserError, match="not an .npz archive"):
+        load_stats(renamed)
     with pytest.raises(UserError, match=r"\.npz"):
         save_stats(tmp_path / "stats.npy", np.zeros(2), np.eye(2), {})

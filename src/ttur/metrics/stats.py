@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,10 @@ def load_stats(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any] | Non
     if not path.is_file():
         raise UserError(f"statistics file {path} does not exist; create it with `ttur stats SRC {path}`")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise UserError(f"statistics file {path} is not an .npz archive; recreate it with `ttur stats`")
+        with data:
             missing = {"mu", "sigma"} - set(data.files)
             if missing:
                 raise UserError(
@@ -113,7 +117,7 @@ def load_stats(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any] | Non
                 )
             mu = np.asarray(data["mu"], dtype=np.float64)
             sigma = np.asarray(data["sigma"], dtype=np.float64)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, zipfile.BadZipFile) as error:  # BadZipFile: truncated or damaged archive
         raise UserError(f"cannot read statistics file {path} ({error}); recreate it with `ttur stats`") from error
     _check_shapes(path, mu, sigma)
     meta = None
