@@ -150,6 +150,16 @@ def test_save_load_round_trip(tmp_path: Path, corpora) -> None:
     np.savez(tmp_path / "other.npz", mu=np.zeros(3))
     with pytest.raises(ValueError, match="not an n-gram model"):
         NgramModel.load(tmp_path / "other.npz")
+    # a model cut short (interrupted copy) and a plain .npy renamed to .npz are ValueErrors, which `ttur jsd`
+    # turns into its one-line "rebuild it with `ttur ngrams`" error
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes((tmp_path / "model.npz").read_bytes()[:1000])
+    with pytest.raises(ValueError, match="damaged"):
+        NgramModel.load(cut)
+    with open(tmp_path / "array.npz", "wb") as handle:
+        np.save(handle, np.zeros(3))
+    with pytest.raises(ValueError, match="not an n-gram model"):
+        NgramModel.load(tmp_path / "array.npz")
 
 
 def test_rejects_tokens_outside_vocabulary(corpora) -> None:

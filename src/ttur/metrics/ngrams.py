@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -258,8 +259,18 @@ class NgramModel:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> NgramModel:
-        """Read a model written by `save`; raises ValueError if the file is not one."""
-        with np.load(Path(path), allow_pickle=False) as data:
+        """Read a model written by `save`; raises ValueError if the file is not one or is damaged."""
+        try:
+            return cls._read(path)
+        except zipfile.BadZipFile as error:  # truncated archive or bad CRC: a BadZipFile, which is not a ValueError
+            raise ValueError(f"{path} is damaged ({error})") from error
+
+    @classmethod
+    def _read(cls, path: str | os.PathLike[str]) -> NgramModel:
+        data = np.load(Path(path), allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path} is not an n-gram model written by `ttur ngrams` ({FORMAT})")
+        with data:
             if "format" not in data.files or str(data["format"]) != FORMAT:
                 raise ValueError(f"{path} is not an n-gram model written by `ttur ngrams` ({FORMAT})")
             max_n = int(data["max_n"])
