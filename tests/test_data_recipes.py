@@ -10,7 +10,7 @@ from ttur.errors import UserError
 
 
 def test_bytescale_matches_the_scipy_docstring_example() -> None:
-    # scipy.misc.bytescale docstring (scipy <= 1.1): the reference values next to the input.
+    # scipy.misc.bytescale docstring (scipy 0.19-1.2): the reference values next to the input.
     image = np.array(
         [[91.06794177, 3.39058326, 84.4221549], [73.88003259, 80.91433048, 4.88878881],
          [51.53875334, 34.45808177, 27.5873488]]
@@ -18,6 +18,8 @@ def test_bytescale_matches_the_scipy_docstring_example() -> None:
     expected = np.array([[255, 0, 236], [205, 225, 4], [140, 90, 70]], dtype=np.uint8)
     np.testing.assert_array_equal(bytescale(image), expected)
     np.testing.assert_array_equal(bytescale(np.full((2, 2), 7.0)), np.zeros((2, 2), np.uint8))  # flat: cscale = 1
+    # scipy 1.x test_pilutil.test_bytescale: an exact half (127.5) rounds up; scipy <= 0.18's +0.4999 gave 127
+    np.testing.assert_array_equal(bytescale(np.array([0.0, 1.0, 2.0])), np.array([0, 128, 255], np.uint8))
 
 
 def _celeba_like() -> np.ndarray:

@@ -3,8 +3,8 @@
 The paper's code read pre-cropped 64x64 JPEGs whose making is not published (spec §3.1, §11 item 11); these are the
 candidates. `carpedm20` is carpedm20/DCGAN-tensorflow's `center_crop` + `scipy.misc.imresize`: crop 108x108 at
 j = round((h-108)/2), i = round((w-108)/2) of the float image, then imresize, whose `bytescale` min-max stretches each
-crop to 0..255 before PIL's bilinear resize. `began` is carpedm20/BEGAN-tensorflow's box (50, 25, 128, 128) and
-nearest-neighbour resize.
+crop to 0..255 (rounding half up, as scipy 0.19-1.2) before PIL's bilinear resize. `began` is
+carpedm20/BEGAN-tensorflow's box (50, 25, 128, 128) and nearest-neighbour resize.
 """
 
 from __future__ import annotations
@@ -69,11 +69,15 @@ def get_recipe(name: str) -> Recipe:
 
 
 def bytescale(data: np.ndarray) -> np.ndarray:
-    """scipy.misc.bytescale (scipy <= 1.1) on a non-uint8 array: min-max stretch to 0..255, +0.4999, truncate."""
+    """scipy.misc.bytescale (scipy 0.19-1.2) on a non-uint8 array: min-max stretch to 0..255, round half up.
+
+    scipy 0.19 (scipy/scipy#6578, 2017-03) replaced `+0.4999, truncate` by `clip, +0.5, truncate`; every scipy of
+    2017-2019, when TTUR and carpedm20 made their crops, does the latter (bytescale([0, 1, 2]) = [0, 128, 255]).
+    """
     low, high = data.min(), data.max()
     scale = 255.0 / ((high - low) or 1)
-    scaled = (data * 1.0 - low) * scale + 0.4999
-    return np.clip(scaled, 0, 255).astype(np.uint8)
+    scaled = (data - low) * scale
+    return (np.clip(scaled, 0, 255) + 0.5).astype(np.uint8)
 
 
 def _center_crop(image: np.ndarray, side: int | None) -> np.ndarray:
