@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import json
 from collections import Counter
@@ -14,13 +15,16 @@ import torch
 from test_train_fixtures import make_datasets
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
+import ttur.train.trainer as trainer_module
 from ttur.errors import UserError
+from ttur.models import build_gan
 from ttur.train import TrainSettings, train
-from ttur.train.batches import EpochOrder, ImageBatches, TextBatches
+from ttur.train.batches import EpochOrder, ImageBatches, TextBatches, open_prepared
 from ttur.train.records import MetricsLog
 from ttur.train.settings import MODEL_DEFAULTS, add_arguments, settings_from_args
 from ttur.train.state import CorruptStateError, ResumeStore, decode, encode
-from ttur.train.trainer import LossWindow
+from ttur.train.steps import dcgan_update
+from ttur.train.trainer import LossWindow, Trainer
 
 
 @pytest.fixture(scope="module")
@@ -248,3 +252,81 @@ def test_minute_budget_ends_the_run_like_reaching_updates(
     assert record["finished"]["reason"] == "max_minutes=0.002 reached" and 0 < stopped < 10**6
     assert [int(r.split(",")[0]) for r in rows] == [0, stopped]  # a final evaluation where the budget ran out
     assert record["finished"]["minutes"] >= 0.002
+
+
+# ------------------------------------------------------------------------------------ the reference's iterations
+def test_dcgan_update_is_the_reference_iteration(one_thread: None) -> None:
+    """dcgan_update against the reference written out (spec §3.3): D step on (x, G(z)) with real and fake in
+    separate D calls and the SUM of the two BCEs, then one G step on the same z through the updated D."""
+    torch.manual_seed(0)
+    ours = build_gan("dcgan", 32, 8, 100, 0, 0, "per_sample")
+    ref, initial = copy.deepcopy(ours), copy.deepcopy(ours)
+    real = torch.rand(16, 3, 32, 32) * 2 - 1
+    z = torch.rand(16, 100) * 2 - 1
+    optimisers = []
+    for pair in (ours, ref):
+        optimisers.append(
+            (
+                torch.optim.Adam(pair.discriminator.parameters(), lr=1e-3, betas=(0.5, 0.999), eps=1e-8),
+                torch.optim.Adam(pair.generator.parameters(), lr=2e-3, betas=(0.5, 0.999), eps=1e-8),
+            )
+        )
+    d_loss, g_loss = dcgan_update(ours.generator, ours.discriminator, *optimisers[0], real, z)
+
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    opt_d, opt_g = optimisers[1]
+    real_logits = ref.discriminator(real)  # separate calls: separate BN batch statistics
+    fake_logits = ref.discriminator(ref.generator(z).detach())
+    ref_d = bce(real_logits, torch.ones(16)) + bce(fake_logits, torch.zeros(16))
+    opt_d.zero_grad()
+    ref_d.backward()
+    opt_d.step()
+    ref_g = bce(ref.discriminator(ref.generator(z)), torch.ones(16))  # the same z, the updated D
+    opt_g.zero_grad()
+    ref_g.backward()
+    opt_g.step()
+
+    assert torch.equal(d_loss, ref_d.detach()) and torch.equal(g_loss, ref_g.detach())
+    for name, net in (("generator", ours.generator), ("discriminator", ours.discriminator)):
+        other = dict(getattr(ref, name).named_parameters())
+        for key, value in net.named_parameters():  # tolerance 1e-7 absolute: float32 rounding only
+            assert torch.allclose(value, other[key], rtol=0, atol=1e-7), (name, key)
+    for name in ("generator", "discriminator"):  # both networks did move: the comparison is not vacuous
+        after, before = getattr(ours, name).state_dict(), getattr(initial, name).state_dict()
+        assert all(not torch.equal(after[k], before[k]) for k, _ in getattr(initial, name).named_parameters())
+
+
+@pytest.mark.parametrize(("model", "critic_iters"), [("wgangp", 5), ("lang", 3)])
+def test_wgan_update_draws_fresh_batches_noise_and_alpha(
+    data: dict[str, Path], one_thread: None, model: str, critic_iters: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each critic step: a new real batch, new noise, a new per-sample alpha in [0, 1); the G step: new noise."""
+    settings = settings_for(data, model, critic_iters=critic_iters)
+    trainer = Trainer(settings, open_prepared(settings.data), torch.device("cpu"))
+    beta = MODEL_DEFAULTS[model]["beta1"], MODEL_DEFAULTS[model]["beta2"]
+    for optimiser, lr in ((trainer.opt_d, settings.lr_d), (trainer.opt_g, settings.lr_g)):
+        group = optimiser.param_groups[0]
+        assert (group["lr"], group["betas"], group["eps"]) == (lr, beta, 1e-8)  # (0, .9) images, (.5, .9) text
+    critic_calls: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    generator_noise: list[torch.Tensor] = []
+
+    def critic_step(g, d, opt, real, z, alpha, gp_lambda):  # noqa: ANN001, ANN202
+        critic_calls.append((real, z, alpha))
+        return torch.tensor(0.0)
+
+    def generator_step(g, d, opt, z):  # noqa: ANN001, ANN202
+        generator_noise.append(z)
+        return torch.tensor(0.0)
+
+    monkeypatch.setattr(trainer_module, "wgan_critic_step", critic_step)
+    monkeypatch.setattr(trainer_module, "wgan_generator_step", generator_step)
+    trainer.update()
+    assert len(critic_calls) == critic_iters and len(generator_noise) == 1
+    reals, zs, alphas = zip(*critic_calls, strict=True)
+    zs = (*zs, generator_noise[0])
+    assert all(not torch.equal(a, b) for i, a in enumerate(reals) for b in reals[i + 1 :])
+    assert all(not torch.equal(a, b) for i, a in enumerate(zs) for b in zs[i + 1 :])
+    assert all(a.shape == (settings.batch_size,) and a.min() >= 0 and a.max() < 1 for a in alphas)
+    assert all(len(torch.unique(a)) == settings.batch_size for a in alphas)  # one alpha per sample
+    if model == "lang":  # real text is one-hot
+        assert all(torch.equal(r.sum(-1), torch.ones(r.shape[:2])) for r in reals)
