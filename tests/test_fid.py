@@ -86,6 +86,22 @@ def test_fewer_samples_than_dimensions_stay_real_and_finite():
     assert abs(result.value - reference) <= 1e-6 * reference
 
 
+def test_asymmetric_covariance_is_named_in_the_note():
+    # a "covariance" that is not symmetric is not one (a corrupt or mis-assembled file); the symmetric part is used,
+    # and the note must say so: its FID differs from the sqrtm formula's on the raw matrices
+    rng = np.random.default_rng(4)
+    mu, sigma = _gaussian_stats(rng, 400, 16, 0.0)
+    skewed = sigma + np.triu(np.full((16, 16), 0.05), 1)
+    result = frechet_distance(mu, sigma, mu, skewed)
+    assert "generated covariance is not symmetric" in result.note
+    symmetric = frechet_distance(mu, sigma, mu, (skewed + skewed.T) / 2)
+    assert result.value == symmetric.value and "symmetric" not in symmetric.note
+    assert "real covariance is not symmetric" in frechet_distance(mu, skewed, mu, sigma).note
+    # rounding-level asymmetry (float32 storage of a symmetric matrix) stays silent
+    rounded = sigma.astype(np.float32).astype(np.float64) + np.triu(np.full((16, 16), 1e-7 * np.abs(sigma).max()), 1)
+    assert "symmetric" not in frechet_distance(mu, sigma, mu, rounded).note
+
+
 def test_non_finite_statistics_give_nan_with_a_reason():
     sigma = np.eye(3)
     result = frechet_distance(np.zeros(3), sigma, np.array([np.nan, 0, 0]), sigma)

@@ -53,6 +53,21 @@ def _float64(array: torch.Tensor | np.ndarray, device: torch.device) -> torch.Te
     return torch.as_tensor(np.asarray(array) if not torch.is_tensor(array) else array).to(device, torch.float64)
 
 
+ASYMMETRY_TOLERANCE = 1e-4  # relative to the largest entry: well above float32 rounding of a 2048-term sum (~3e-6)
+
+
+def _symmetric_part(sigma: torch.Tensor, which: str, notes: list[str]) -> torch.Tensor:
+    """(Σ + Σᵀ)/2, with a note when Σ is asymmetric beyond rounding: then the distance is that of its symmetric part."""
+    scale = float(sigma.abs().max()) if sigma.numel() else 0.0
+    asymmetry = float((sigma - sigma.T).abs().max()) if sigma.numel() else 0.0
+    if asymmetry > ASYMMETRY_TOLERANCE * scale:
+        notes.append(
+            f"{which} covariance is not symmetric (max |Σ-Σᵀ| = {asymmetry / scale:.3g} of its largest entry; "
+            "not a covariance matrix?); its symmetric part was used"
+        )
+    return (sigma + sigma.T) / 2
+
+
 def _noise_floor(eigenvalues: torch.Tensor) -> float:
     """Eigenvalues below this are rounding noise of a float64 eigensolver: treat them as exact zeros."""
     scale = float(eigenvalues.abs().max()) if eigenvalues.numel() else 0.0
@@ -75,7 +90,7 @@ class RealReference:
             self.notes.append("the real statistics contain NaN or infinity")
             self.trace, self.factor, self.rank = float("nan"), sigma[:, :0], 0
             return
-        sigma = (sigma + sigma.T) / 2
+        sigma = _symmetric_part(sigma, "real", self.notes)
         self.trace = float(torch.trace(sigma))
         w, v = torch.linalg.eigh(sigma)
         floor = _noise_floor(w)
@@ -101,7 +116,7 @@ class RealReference:
             return FidResult(float("nan"), "; ".join(notes))
         if not (torch.isfinite(mu2).all() and torch.isfinite(sigma2).all()):
             return FidResult(float("nan"), "generated statistics contain NaN or infinity (diverged generator?)")
-        sigma2 = (sigma2 + sigma2.T) / 2
+        sigma2 = _symmetric_part(sigma2, "generated", notes)
         inner = self.factor.T @ sigma2 @ self.factor
         lam = torch.linalg.eigvalsh((inner + inner.T) / 2)
         floor = _noise_floor(lam)
