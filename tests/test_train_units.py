@@ -84,7 +84,15 @@ def test_reference_defaults_per_model(model: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", [{"model": "began"}, {"metric": "jsd"}, {"lr_d": 0.0}, {"critic_iters": 5}, {"pixels": "floor"}]
+    "bad",
+    [
+        {"model": "began"},
+        {"metric": "jsd"},
+        {"lr_d": 0.0},
+        {"critic_iters": 5},
+        {"pixels": "floor"},
+        {"model": "wgangp", "wgan32_critic": "grouped", "batch_size": 62},  # else a ValueError at the first step
+    ],
 )
 def test_bad_settings_are_user_errors(bad: dict[str, object]) -> None:
     values = {"model": "dcgan", "dataset": "x", "data": "d", "method": "ttur", "lr_d": 1e-4, "lr_g": 1e-4, "seed": 0,

@@ -106,6 +106,10 @@ class TrainSettings:
             (self.feature_batch_size >= 1, "feature_batch_size must be >= 1"),
             (self.pixels in ("round", "truncate"), f"unknown pixels mode '{self.pixels}'; use round or truncate"),
             (self.wgan32_critic in ("per_sample", "grouped"), "wgan32_critic must be per_sample or grouped"),
+            (
+                self.model != "wgangp" or self.wgan32_critic != "grouped" or self.batch_size % 4 == 0,
+                "the grouped critic mixes 4 samples per value: batch_size must be a multiple of 4",
+            ),
             (bool(self.jsd_ns) and min(self.jsd_ns) >= 1, "jsd_ns must list n-gram orders >= 1"),
             (self.snapshots in ("best", "last", "all"), f"unknown snapshots '{self.snapshots}'; use best, last or all"),
             (self.max_minutes is None or self.max_minutes > 0, "max_minutes must be positive (or omitted)"),
