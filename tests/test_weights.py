@@ -61,6 +61,36 @@ def test_download_resumes_a_partial_file_and_verifies(server, tmp_path):
     assert not (out.parent / "w.pth.partial").exists()
 
 
+class _DroppingHandler(http.server.BaseHTTPRequestHandler):
+    """Announces all of PAYLOAD but closes the connection after 400,000 bytes (a dropped transfer)."""
+
+    def do_GET(self):  # noqa: N802 - the http.server API
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(PAYLOAD)))
+        self.end_headers()
+        self.wfile.write(PAYLOAD[:400_000])
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+def test_dropped_connection_is_a_user_error_and_the_partial_file_resumes(server, tmp_path):
+    dropping = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DroppingHandler)
+    threading.Thread(target=dropping.serve_forever, daemon=True).start()
+    out = tmp_path / "w.pth"
+    try:
+        # http.client ends the short body with an empty read, not an error: the partial must be kept, not hashed
+        with pytest.raises(UserError, match="could not download"):
+            download_weights(out, [f"http://127.0.0.1:{dropping.server_address[1]}/w.pth"], PAYLOAD_SHA256)
+    finally:
+        dropping.shutdown()
+        dropping.server_close()
+    assert (tmp_path / "w.pth.partial").stat().st_size == 400_000 and not out.exists()
+    assert download_weights(out, [f"{server}/w.pth"], PAYLOAD_SHA256) == PAYLOAD_SHA256
+    assert _RangeHandler.requests == ["bytes=400000-"] and out.read_bytes() == PAYLOAD
+
+
 def test_download_with_wrong_checksum_leaves_nothing(server, tmp_path):
     out = tmp_path / "w.pth"
     with pytest.raises(UserError, match=f"sha256 {PAYLOAD_SHA256} != {INCEPTION_SHA256}"):

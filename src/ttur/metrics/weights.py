@@ -6,6 +6,7 @@ Nothing here runs behind the user's back: weights are read only from a path give
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import sys
@@ -90,9 +91,16 @@ def _fetch(url: str, partial: Path, timeout: float) -> None:
     with response:
         resumed = start > 0 and response.status == 206
         mode = "ab" if resumed else "wb"  # a server that ignores Range sends the whole file: start over
+        length = response.headers.get("Content-Length")
+        expected_end = (start if resumed else 0) + int(length) if length is not None else None
         with open(partial, mode) as handle:
             while chunk := response.read(1 << 20):
                 handle.write(chunk)
+            end = handle.tell()
+    # http.client ends a body cut short with an empty read, not an error: keep the partial file for resuming
+    # instead of hashing (and deleting) a truncated one
+    if expected_end is not None and end < expected_end:
+        raise ConnectionError(f"connection closed after {end} of {expected_end} bytes")
 
 
 def download_weights(
@@ -109,7 +117,7 @@ def download_weights(
     for url in urls:
         try:
             _fetch(url, partial, timeout)
-        except (urllib.error.URLError, OSError, ValueError) as error:
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as error:
             errors.append(f"{url}: {error}")
             print(f"[ttur] weights: {url} failed ({error}); {partial} is kept for resuming", file=sys.stderr)
             continue
