@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DATASET_NAMES = ("celeba", "cifar10", "svhn", "lsun", "billion_word", "shapes32", "tinytext")
+from ttur.data.registry import DATASETS
+
+DATASET_NAMES = tuple(DATASETS)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
