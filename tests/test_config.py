@@ -63,6 +63,7 @@ def set_key(config, path, value):
         (("train", "snapshotz"), "best", "unknown config key under 'train': 'snapshotz'"),
         (("experiments", 0, "methods", "ttur", "critic_iter"), 1, "allowed keys: critic_iters, eval_every"),
         (("device",), "gpu", "config key 'device' = 'gpu' is invalid"),
+        (("experiments", 2, "dataset"), "shapes32", "'experiments[2].dataset' is 'shapes32', a dataset of images"),
         (("models", "dcgan", "beta1"), 2, "'models.dcgan.beta1' = 2 is invalid"),
         (("experiments", 0, "methods", "orig", "lrs"), [["fast", "1e-4"]], "'experiments[0].methods.orig.lrs[0][0]'"),
     ],

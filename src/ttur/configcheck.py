@@ -56,3 +56,19 @@ def validate_config(config: dict[str, Any], schema_path: str | Path) -> None:
         while best.context:  # oneOf/anyOf: descend to the branch that got furthest
             best = jsonschema.exceptions.best_match(best.context)
         raise UserError(_describe(best, schema))
+    _check_datasets_fit_models(config)
+
+
+def _check_datasets_fit_models(config: dict[str, Any]) -> None:
+    """The language model trains on text datasets, the image models on image datasets."""
+    from ttur.data.registry import DATASETS
+
+    for index, experiment in enumerate(config["experiments"]):
+        want = "text" if experiment["model"] == "lang" else "images"
+        kind = DATASETS[experiment["dataset"]].kind
+        if kind != want:
+            allowed = ", ".join(name for name, spec in DATASETS.items() if spec.kind == want)
+            raise UserError(
+                f"config key 'experiments[{index}].dataset' is {experiment['dataset']!r}, a dataset of {kind}, but "
+                f"model {experiment['model']!r} trains on {want}; allowed values: {allowed}"
+            )
