@@ -6,15 +6,13 @@ Nothing here runs behind the user's back: weights are read only from a path give
 
 from __future__ import annotations
 
-import http.client
 import os
 import shutil
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from ttur.data.fetch import TransferError, fetch
 from ttur.errors import UserError
 from ttur.io import atomic_path, sha256_file
 
@@ -76,48 +74,22 @@ def install_local(source: Path, out: Path, expected_sha256: str = INCEPTION_SHA2
     return digest
 
 
-def _fetch(url: str, partial: Path, timeout: float) -> None:
-    """Download `url` into `partial`, resuming from its current size with an HTTP Range request."""
-    start = partial.stat().st_size if partial.exists() else 0
-    request = urllib.request.Request(url, headers={"User-Agent": "ttur-weights"})
-    if start:
-        request.add_header("Range", f"bytes={start}-")
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as error:
-        if error.code == 416 and start:  # the partial file already holds everything the server has
-            return
-        raise
-    with response:
-        resumed = start > 0 and response.status == 206
-        mode = "ab" if resumed else "wb"  # a server that ignores Range sends the whole file: start over
-        length = response.headers.get("Content-Length")
-        expected_end = (start if resumed else 0) + int(length) if length is not None else None
-        with open(partial, mode) as handle:
-            while chunk := response.read(1 << 20):
-                handle.write(chunk)
-            end = handle.tell()
-    # http.client ends a body cut short with an empty read, not an error: keep the partial file for resuming
-    # instead of hashing (and deleting) a truncated one
-    if expected_end is not None and end < expected_end:
-        raise ConnectionError(f"connection closed after {end} of {expected_end} bytes")
-
-
 def download_weights(
     out: Path,
     urls: Sequence[str] = INCEPTION_URLS,
     expected_sha256: str = INCEPTION_SHA256,
     timeout: float = 60.0,
 ) -> str:
-    """Fetch the weights to `out` from the first URL that works, resuming partial downloads; verify, then rename."""
+    """Fetch the weights to `out` from the first URL that works, resuming partial downloads (the datasets' resumable
+    transfer, ttur.data.fetch); verify, then rename."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
     errors = []
     for url in urls:
         try:
-            _fetch(url, partial, timeout)
-        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as error:
+            fetch(url, partial, timeout)
+        except TransferError as error:
             errors.append(f"{url}: {error}")
             print(f"[ttur] weights: {url} failed ({error}); {partial} is kept for resuming", file=sys.stderr)
             continue
