@@ -26,6 +26,7 @@ from ttur.experiments.inception_score import StreamingInceptionScore
 from ttur.io import atomic_path, write_text
 from ttur.metrics.features import FeatureExtractor
 from ttur.metrics.fid import frechet_distance
+from ttur.metrics.images import image_files
 
 BLOCK = 500  # images disturbed together with one random stream; fixed so that results ignore --batch-size
 CSV_COLUMNS = (
@@ -47,7 +48,6 @@ CONTAMINATION_HINT = (
     "skipped: no contamination images; pass --contamination DIR (a folder of png/jpg images from another dataset, "
     "5,000 ImageNet images in the paper, or a prepared folder with images.npy) to enable this row"
 )
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 @dataclass(frozen=True)
@@ -299,7 +299,7 @@ def load_image_pool(folder: Path, height: int, width: int, limit: int, seed: int
         chosen = np.sort(rng.choice(len(array), size=min(limit, len(array)), replace=False))
         items = [Image.fromarray(np.asarray(array[i])) for i in chosen]
     else:
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        files = image_files(folder)
         if not files:
             raise UserError(f"contamination folder {folder} holds no .png or .jpg images")
         chosen = np.sort(rng.choice(len(files), size=min(limit, len(files)), replace=False))

@@ -54,6 +54,11 @@ class PreparedSource:
         return full if limit == len(self) else f"{full}[:{limit}]"
 
 
+def image_files(folder: Path) -> list[Path]:
+    """Every png/jpg file under `folder`, recursively, sorted by path (the order FID and the disturbances read)."""
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
 @dataclass
 class FolderSource:
     """Every png/jpg under a folder, recursively, in sorted order of relative path; all must share one size."""
@@ -63,7 +68,7 @@ class FolderSource:
     files: list[Path] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.files = sorted(p for p in self.path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        self.files = image_files(self.path)
         if not self.files:
             raise UserError(f"folder {self.path} holds no .png or .jpg images")
         self._hash = hashlib.sha256()
