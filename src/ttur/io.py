@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,19 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     """Write `obj` as indented, key-sorted JSON atomically (stable bytes for the same object)."""
     write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def save_figure(figure: Any, paths: Iterable[str | os.PathLike[str]], dpi: int, tight: bool = True) -> list[Path]:
+    """Write a matplotlib figure atomically to each path, the format from its suffix; a PDF gets no creation date,
+    so its bytes depend only on the data."""
+    written = []
+    for path in dict.fromkeys(Path(p) for p in paths):
+        fmt = path.suffix.lstrip(".") or "png"
+        metadata = {"CreationDate": None} if fmt == "pdf" else None
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight" if tight else None, metadata=metadata)
+        written.append(path)
+    return written
 
 
 def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:

@@ -23,7 +23,7 @@ import torch
 from ttur.errors import UserError
 from ttur.experiments import disturbances as dist
 from ttur.experiments.inception_score import StreamingInceptionScore
-from ttur.io import atomic_path, write_text
+from ttur.io import save_figure, write_text
 from ttur.metrics.features import FeatureExtractor
 from ttur.metrics.fid import frechet_distance
 from ttur.metrics.images import image_files
@@ -354,10 +354,6 @@ def plot(rows: list[dict], examples: dict[str, list[np.ndarray]], path: Path, ti
             thumb.set_axis_off()
             thumb.set_title(f"{spec.levels[c]:g}", fontsize=8)
     fig.suptitle(title, fontsize=10)
-    written = []
-    for target in dict.fromkeys((Path(path), Path(path).with_suffix(".pdf"))):
-        with atomic_path(target) as tmp:
-            fig.savefig(tmp, format=target.suffix.lstrip(".") or "png", dpi=110, bbox_inches="tight")
-        written.append(target)
+    written = save_figure(fig, (Path(path), Path(path).with_suffix(".pdf")), dpi=110)
     plt.close(fig)
     return written

@@ -106,7 +106,7 @@ def plot_toy(results: list[ToyResult], out_fig: Path) -> list[Path]:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from ttur.io import atomic_path
+    from ttur.io import save_figure
 
     with sns.axes_style("whitegrid"), plt.rc_context({"font.size": 8}):
         fig = plt.figure(figsize=(15, 2.4 * len(results)))
@@ -137,11 +137,7 @@ def plot_toy(results: list[ToyResult], out_fig: Path) -> list[Path]:
                 ax_norm.set_xlabel("iteration")
                 ax_xy.set_xlabel("x")
         fig.tight_layout()
-        written = []
-        for path in dict.fromkeys([out_fig, out_fig.with_suffix(".png"), out_fig.with_suffix(".pdf")]):
-            fmt = path.suffix.lstrip(".")
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, format=fmt, dpi=110, metadata={"CreationDate": None} if fmt == "pdf" else None)
-            written.append(path)
+        paths = [out_fig, out_fig.with_suffix(".png"), out_fig.with_suffix(".pdf")]
+        written = save_figure(fig, paths, dpi=110, tight=False)
         plt.close(fig)
     return written

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from ttur.io import atomic_path  # noqa: E402
+from ttur.io import save_figure  # noqa: E402
 from ttur.report.runs import METHOD_ORDER, TABLE_METRICS, Run, lr_label  # noqa: E402
 from ttur.report.table import (  # noqa: E402
     PairSummary,
@@ -51,17 +51,8 @@ def curve_label(method: str, lr_d: float, lr_g: float) -> str:
     return f"{name} {lr_label(lr_d, lr_g).replace(', ', ' ')}"
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
-    """Write a figure atomically; PDF without a creation date so the bytes depend only on the data."""
-    fmt = path.suffix.lstrip(".")
-    metadata = {"CreationDate": None} if fmt == "pdf" else None
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight", metadata=metadata)
-    return path
-
-
 def _save_both(fig: plt.Figure, out_dir: Path, stem: str) -> list[Path]:
-    written = [_save(fig, out_dir / f"{stem}.png"), _save(fig, out_dir / f"{stem}.pdf")]
+    written = save_figure(fig, [out_dir / f"{stem}.png", out_dir / f"{stem}.pdf"], dpi=120)
     plt.close(fig)
     return written
 
@@ -242,6 +233,6 @@ def write_figures(runs: list[Run], out_dir: Path, only: tuple[str, ...], time_co
         if "samples" in only:
             fig = figure_samples(runs)
             if fig is not None:
-                written.append(_save(fig, out_dir / "samples.png"))
+                written += save_figure(fig, [out_dir / "samples.png"], dpi=120)
                 plt.close(fig)
     return written
