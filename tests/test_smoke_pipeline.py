@@ -3,31 +3,22 @@ agrees with a recomputation from the runs' metrics.csv, and the HTML report buil
 
 import json
 import math
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from snakemake_cli import ROOT
+from snakemake_cli import snakemake as run_snakemake
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 SMOKE_LIMIT_S = 600  # the issue's bound for the smoke run on 2 cores
 
 pytestmark = pytest.mark.slow
 
 
 def snakemake(workdir, *args, timeout=SMOKE_LIMIT_S):
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    return subprocess.run(
-        [str(BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), "-d", str(workdir), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    """The workflow with `workdir` as its working directory (-d), so results land there."""
+    return run_snakemake("-d", str(workdir), *args, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

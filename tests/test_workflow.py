@@ -1,27 +1,11 @@
 """The Snakemake layer: lint, formatting, the paper grid's planned jobs, and config errors before any job."""
 
 import collections
-import os
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-
-
-def snakemake(*args, cwd=ROOT):
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    return subprocess.run(
-        [str(BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+from snakemake_cli import BIN, ROOT, snakemake
 
 
 def test_lint_is_clean():
